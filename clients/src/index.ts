@@ -1,0 +1,7 @@
+// @orderly/clients: typed clients for Orderly's services. Public API first.
+export { createUserClient, type UserClient, type NewUserInput, type UserPage, type User, type Profile, type UserFilter } from "./user-client.js";
+export type { ClientOptions, CallOptions } from "./transport.js";
+export type { RetryOptions } from "./service-config.js";
+export { OrderlyError, Code } from "./orderly-error.js";
+export type { ErrorDetails } from "./rich-status.js";
+export { runInCallScope, currentCallScope, type CallScope } from "./call-scope.js";

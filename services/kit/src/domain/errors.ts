@@ -1,0 +1,99 @@
+// Domain errors: what went wrong, as data. This file knows nothing of gRPC; the server kit maps each kind to a status
+// code in exactly one place (../errors.ts).
+
+/** The broad class of a domain failure; the kit maps each to one gRPC status code. */
+export type ErrorKind =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "failed_precondition"
+  | "aborted"
+  | "out_of_range"
+  | "permission_denied"
+  | "unauthenticated"
+  | "resource_exhausted"
+  | "unavailable"
+  | "deadline_exceeded"
+  | "cancelled";
+
+/** One broken rule of a request field, e.g. { field: "user.email", description: "must look like local@domain.tld" }. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+/** One failed precondition, e.g. { type: "STATE", subject: "ord_...", description: "order is SHIPPED" }. */
+export interface PreconditionViolation {
+  type: string;
+  subject: string;
+  description: string;
+}
+
+/** The resource an error is about. */
+export interface ResourceRef {
+  type: string;
+  name: string;
+  owner?: string;
+}
+
+/** Optional parts of a DomainError. */
+export interface DomainErrorOptions {
+  metadata?: Record<string, string>;
+  fieldViolations?: FieldViolation[];
+  preconditionViolations?: PreconditionViolation[];
+  resource?: ResourceRef;
+  /** Set when the caller may retry the same request after this long. */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/** A failure the domain expects and names: a kind, a stable UPPER_SNAKE_CASE reason and structured details. */
+export class DomainError extends Error {
+  override readonly name = "DomainError";
+  readonly metadata: Record<string, string>;
+  readonly fieldViolations: FieldViolation[];
+  readonly preconditionViolations: PreconditionViolation[];
+  readonly resource: ResourceRef | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    readonly kind: ErrorKind,
+    readonly reason: string,
+    message: string,
+    options: DomainErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.metadata = options.metadata ?? {};
+    this.fieldViolations = options.fieldViolations ?? [];
+    this.preconditionViolations = options.preconditionViolations ?? [];
+    this.resource = options.resource;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** INVALID_ARGUMENT with every violation found (reason INVALID_ARGUMENT unless given). */
+export function invalidArgument(violations: FieldViolation[], reason = "INVALID_ARGUMENT"): DomainError {
+  const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  return new DomainError("invalid_argument", reason, `invalid request: ${summary}`, { fieldViolations: violations });
+}
+
+/** NOT_FOUND for one resource, e.g. notFound("USER_NOT_FOUND", "orderly.user.v1.User", id). */
+export function notFound(reason: string, resourceType: string, id: string): DomainError {
+  return new DomainError("not_found", reason, `${resourceType} ${JSON.stringify(id)} not found`, {
+    resource: { type: resourceType, name: id },
+    metadata: { id },
+  });
+}
+
+/** ABORTED because the caller's etag is stale (reason ETAG_MISMATCH). */
+export function etagMismatch(resourceType: string, id: string): DomainError {
+  return new DomainError("aborted", "ETAG_MISMATCH", `${resourceType} ${JSON.stringify(id)} was changed since the given etag; read it again`, {
+    resource: { type: resourceType, name: id },
+    metadata: { id },
+  });
+}
+
+/** Throws the signal's reason if it has fired; store and domain loops call it between units of work. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new DomainError("cancelled", "CANCELLED", "the call was cancelled");
+}

@@ -1,0 +1,17 @@
+// @orderly/kit: the server kit shared by every Orderly service. Public API first.
+export { createOrderlyServer, orderlyInterceptors, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
+export { runServiceProcess, type ServiceProcess } from "./main.js";
+export { bindService, type ServiceHandlers, type HandlerOf, type GeneratedService } from "./service.js";
+export type { CallContext, HandlerContext, Caller, MethodInfo, MethodKind } from "./context.js";
+export { compose, select, type Interceptor, type Next } from "./interceptor.js";
+export { authInterceptor, authRequired } from "./auth.js";
+export { createTokenVerifier, authConfigFromEnv, type TokenVerifier, type AuthConfig } from "./token-verifier.js";
+export { reachOf } from "./permissions.js";
+export { mintDevToken } from "./dev-token.js";
+export { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
+export { errorInterceptor, toOrderlyError, fromDomainError, codeOf } from "./errors.js";
+export { loggingInterceptor, createLogger } from "./logging.js";
+export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
+export { pageSizeOf, createPageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageTokens } from "./paging.js";
+export { methodsOf } from "./method-policy.js";
+export { addReflection } from "./reflection.js";

@@ -1,0 +1,42 @@
+// The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
+// SIGTERM/SIGINT. Each service's main.ts only says what it serves and what it must close.
+import { createLogger } from "./logging.js";
+import { createOrderlyServer, type OrderlyServer } from "./server.js";
+import { authConfigFromEnv, createTokenVerifier } from "./token-verifier.js";
+import type { Logger } from "pino";
+
+/** What a service process plugs into the shared start-up. */
+export interface ServiceProcess {
+  /** The logger name, e.g. "users". */
+  name: string;
+  /** host:port to listen on. */
+  address: string;
+  /** Adds the service's handlers; returns what to close after the server stopped. */
+  register(server: OrderlyServer, logger: Logger): Promise<() => Promise<void>>;
+}
+
+/** Starts a service and stops it gracefully on SIGTERM/SIGINT; logs {msg:"listening", port} once bound. */
+export async function runServiceProcess(process_: ServiceProcess): Promise<void> {
+  const logger = createLogger(process_.name);
+  try {
+    const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigFromEnv()) });
+    const close = await process_.register(server, logger);
+    const port = await server.listen(process_.address);
+    logger.info({ port, address: process_.address }, "listening");
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      await server.shutdown(Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000));
+      await close();
+      logger.info("stopped");
+      process.exit(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  } catch (error) {
+    logger.fatal({ err: error }, "failed to start");
+    process.exit(1);
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { DomainError } from "./domain/errors.js";
+import { createPageTokens, pageSizeOf } from "./paging.js";
+
+function reasonOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DomainError) return `${error.kind}/${error.reason}/${error.fieldViolations[0]?.field}`;
+    throw error;
+  }
+  throw new Error("did not throw");
+}
+
+describe("pageSizeOf", () => {
+  it("defaults, caps and rejects negatives", () => {
+    expect(pageSizeOf(0)).toBe(20);
+    expect(pageSizeOf(7)).toBe(7);
+    expect(pageSizeOf(100)).toBe(100);
+    expect(pageSizeOf(5000)).toBe(100);
+    expect(reasonOf(() => pageSizeOf(-1))).toBe("invalid_argument/INVALID_ARGUMENT/page_size");
+  });
+});
+
+describe("page tokens", () => {
+  const tokens = createPageTokens("s3cret");
+  const filter = { emailContains: "ada" };
+
+  it("round-trips the cursor for the same filter, and '' is the first page", () => {
+    expect(tokens.decode(tokens.encode("usr_01", filter), { emailContains: "ada" })).toBe("usr_01");
+    expect(tokens.decode("", filter)).toBeUndefined();
+  });
+
+  it("rejects a changed filter", () => {
+    const token = tokens.encode("usr_01", filter);
+    expect(reasonOf(() => tokens.decode(token, { emailContains: "bob" }))).toBe(
+      "invalid_argument/PAGE_TOKEN_FILTER_MISMATCH/page_token",
+    );
+  });
+
+  it("rejects tampered, foreign and malformed tokens", () => {
+    const token = tokens.encode("usr_01", filter);
+    const [payload, signature] = token.split(".") as [string, string];
+    const forged = Buffer.from(JSON.stringify({ c: "usr_99", f: JSON.parse(Buffer.from(payload, "base64url").toString()).f })).toString("base64url");
+    for (const bad of [`${forged}.${signature}`, createPageTokens("other").encode("usr_01", filter), "garbage", "a.b.c", "."]) {
+      expect(reasonOf(() => tokens.decode(bad, filter))).toBe("invalid_argument/INVALID_PAGE_TOKEN/page_token");
+    }
+  });
+});

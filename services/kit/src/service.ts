@@ -1,0 +1,173 @@
+// Binds a typed service implementation to grpc-js. For every call it builds the typed CallContext, runs the
+// interceptor chain, and speaks grpc-js: unary callbacks, server streams written with backpressure, errors as
+// status + `grpc-status-details-bin`. Handlers run inside a call scope, so Orderly clients they use inherit the
+// deadline and cancellation of the call (see @orderly/clients call-scope).
+import {
+  Metadata,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { OrderlyError, runInCallScope } from "@orderly/clients";
+import type { CallContext, HandlerContext, MethodInfo } from "./context.js";
+import { DomainError } from "./domain/errors.js";
+import { compose, type Interceptor, type Next } from "./interceptor.js";
+import { methodsOf } from "./method-policy.js";
+import { REQUEST_ID_KEY, requestIdOf } from "./request-id.js";
+import { toOrderlyError } from "./errors.js";
+
+/** The shape of one method in a generated (ts-proto, outputServices=grpc-js) service definition. */
+interface GeneratedMethod {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  readonly requestDeserialize: (bytes: Buffer) => unknown;
+  readonly responseSerialize: (value: never) => Buffer;
+}
+
+/** A generated service definition, e.g. UserServiceService. */
+export type GeneratedService = Record<string, GeneratedMethod>;
+
+type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer I } ? I : never;
+type ResponseOf<M> = M extends { responseSerialize: (value: infer O) => Buffer } ? O : never;
+
+/** The handler of a method: a promise for unary methods, an async iterable for server-streaming ones. */
+export type HandlerOf<M> = M extends { responseStream: true }
+  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<ResponseOf<M>>
+  : (request: RequestOf<M>, ctx: HandlerContext) => Promise<ResponseOf<M>>;
+
+/** A typed implementation of a generated service: one handler per method, nothing from grpc-js in sight. */
+export type ServiceHandlers<S extends GeneratedService> = { [K in keyof S]: HandlerOf<S[K]> };
+
+/** Turns typed handlers into a grpc-js implementation that runs every call through the interceptors. */
+export function bindService<S extends GeneratedService>(
+  definition: S,
+  handlers: ServiceHandlers<S>,
+  options: { interceptors: readonly Interceptor[]; logger: Logger },
+): UntypedServiceImplementation {
+  const first = Object.values(definition)[0];
+  if (!first) throw new Error("empty service definition");
+  const serviceName = first.path.slice(1, first.path.lastIndexOf("/"));
+  const infos = methodsOf(serviceName);
+  const implementation: UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const info = infos.get(method.path);
+    if (!info) throw new Error(`${method.path} is not in the descriptor set; run npm run generate`);
+    if (method.requestStream) throw new Error(`${method.path}: client streaming is not supported`);
+    const handler = handlers[key as keyof S] as unknown as (request: unknown, ctx: HandlerContext) => unknown;
+    if (typeof handler !== "function") throw new Error(`no handler for ${method.path}`);
+    implementation[key] = method.responseStream
+      ? streamingCall(info, handler as StreamHandler, options)
+      : unaryCall(info, handler as UnaryHandler, options);
+  }
+  return implementation;
+}
+
+type UnaryHandler = (request: unknown, ctx: HandlerContext) => Promise<unknown>;
+type StreamHandler = (request: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+type CallOptions = { interceptors: readonly Interceptor[]; logger: Logger };
+
+function unaryCall(info: MethodInfo, handler: UnaryHandler, options: CallOptions) {
+  const chain = compose(options.interceptors, (request, ctx) => handler(request, asHandlerContext(ctx)));
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const ctx = createContext(call, info, options.logger);
+    run(chain, call.request, ctx).then(
+      (response) => {
+        call.sendMetadata(ctx.responseMetadata);
+        callback(null, response);
+      },
+      (error: unknown) => {
+        call.sendMetadata(ctx.responseMetadata);
+        callback(finalError(error, ctx).toServiceError());
+      },
+    );
+  };
+}
+
+function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOptions) {
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    const pump: Next = async (request, ctx) => {
+      const messages = handler(request, asHandlerContext(ctx));
+      call.sendMetadata(ctx.responseMetadata);
+      for await (const message of messages) {
+        ctx.signal.throwIfAborted();
+        if (!call.write(message)) await drained(call, ctx.signal);
+      }
+    };
+    const chain = compose(options.interceptors, pump);
+    const ctx = createContext(call, info, options.logger);
+    run(chain, call.request, ctx).then(
+      () => call.end(),
+      (error: unknown) => call.emit("error", finalError(error, ctx).toServiceError()),
+    );
+  };
+}
+
+/** Runs the chain inside the call scope that outgoing Orderly client calls inherit. */
+function run(chain: Next, request: unknown, ctx: CallContext): Promise<unknown> {
+  const scope = {
+    get deadline() {
+      return ctx.deadline;
+    },
+    signal: ctx.signal,
+  };
+  return runInCallScope(scope, () => chain(request, ctx));
+}
+
+/** Errors escaping the chain are already OrderlyErrors; this is the backstop should an interceptor be missing. */
+function finalError(error: unknown, ctx: CallContext): OrderlyError {
+  return toOrderlyError(error, (unexpected) => ctx.logger.error({ err: unexpected }, "unexpected failure"));
+}
+
+function createContext(
+  call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  method: MethodInfo,
+  logger: Logger,
+): CallContext {
+  const requestMetadata: Metadata = call.metadata;
+  const requestId = requestIdOf(requestMetadata);
+  const responseMetadata = new Metadata();
+  responseMetadata.set(REQUEST_ID_KEY, requestId);
+  const controller = new AbortController();
+  call.once("cancelled", () =>
+    controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call")),
+  );
+  const callerDeadline = call.getDeadline();
+  const deadline = callerDeadline instanceof Date ? callerDeadline : Number.isFinite(callerDeadline) ? new Date(callerDeadline) : undefined;
+  return {
+    method,
+    requestMetadata,
+    responseMetadata,
+    peer: call.getPeer(),
+    requestId,
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+    deadline,
+    logger: logger.child({ requestId }),
+    caller: undefined,
+  };
+}
+
+/** Protected methods always run behind the auth interceptor; fail loudly if the chain was built without it. */
+function asHandlerContext(ctx: CallContext): HandlerContext {
+  if (!ctx.caller && !ctx.method.isPublic) throw new Error(`${ctx.method.path} reached its handler without a caller`);
+  return ctx as HandlerContext;
+}
+
+function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      call.off("drain", onDrain);
+      reject(signal.reason);
+    };
+    const onDrain = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    if (signal.aborted) return reject(signal.reason);
+    call.once("drain", onDrain);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

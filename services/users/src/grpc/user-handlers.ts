@@ -1,0 +1,60 @@
+// UserService over gRPC: a thin adapter from the generated contract to the Users domain service. Every rule lives in
+// the domain; every cross-cutting concern (auth, deadlines, errors, logging) lives in the kit's interceptors.
+import type { ServiceHandlers } from "@orderly/kit";
+import { pageSizeOf, type PageTokens } from "@orderly/kit";
+import { invalidArgument } from "@orderly/kit/domain";
+import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
+import type { Users } from "../domain/user-service.js";
+import { filterFromProto, newUserFromProto, patchFromProto, userToProto } from "./user-mapping.js";
+
+/** The UserService handlers over a Users domain service. */
+export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandlers<typeof UserServiceService> {
+  return {
+    async createUser(request, ctx) {
+      const user = await users.create(newUserFromProto(request.user), ctx.caller.access, ctx.signal);
+      return { user: userToProto(user) };
+    },
+
+    async getUser(request, ctx) {
+      return { user: userToProto(await users.get(request.id, ctx.caller.access, ctx.signal)) };
+    },
+
+    async batchGetUsers(request, ctx) {
+      const found = await users.batchGet(request.ids, ctx.caller.access, ctx.signal);
+      return { users: found.map(userToProto) };
+    },
+
+    async listUsers(request, ctx) {
+      const limit = pageSizeOf(request.pageSize);
+      const filter = filterFromProto(request.filter);
+      const afterId = pageTokens.decode(request.pageToken, filter);
+      const page = await users.list({ filter, limit, ...(afterId ? { afterId } : {}) }, ctx.caller.access, ctx.signal);
+      const last = page.users.at(-1);
+      return {
+        users: page.users.map(userToProto),
+        nextPageToken: page.hasMore && last ? pageTokens.encode(last.id, filter) : "",
+      };
+    },
+
+    async *streamUsers(request, ctx) {
+      for await (const user of users.stream(filterFromProto(request.filter), ctx.caller.access, ctx.signal)) {
+        yield { user: userToProto(user) };
+      }
+    },
+
+    async updateUser(request, ctx) {
+      if (!request.user) throw invalidArgument([{ field: "user", description: "is required" }]);
+      const user = await users.update(
+        { id: request.user.id, patch: patchFromProto(request.user), paths: request.updateMask ?? [], etag: request.etag },
+        ctx.caller.access,
+        ctx.signal,
+      );
+      return { user: userToProto(user) };
+    },
+
+    async deleteUser(request, ctx) {
+      await users.delete(request.id, request.etag || undefined, ctx.caller.access, ctx.signal);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,237 @@
+// UserStore on embedded SQLite (better-sqlite3). Each call is one short synchronous statement, so the async methods
+// only check the abort signal and wrap the result in a promise; a long read (scan) is split into keyset batches so it
+// never holds the table in memory and yields to the event loop between batches.
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { throwIfAborted } from "@orderly/kit/domain";
+import { copyProfile, type User, type UserFilter } from "../domain/model.js";
+import { emailAlreadyExists } from "../domain/user-errors.js";
+import {
+  DEFAULT_SCAN_BATCH_SIZE,
+  type DeleteOutcome,
+  type UserListQuery,
+  type UserRecord,
+  type UserScanOptions,
+  type UserStore,
+} from "../domain/user-store.js";
+import { migrate, USER_MIGRATIONS } from "./sqlite-migrations.js";
+
+/** Where and how to open the database. */
+export interface SqliteUserStoreOptions {
+  /** A file path (its directory is created) or ":memory:". */
+  path: string;
+  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  avatar_url: string;
+  preferences: string;
+  create_time: number;
+  update_time: number;
+  etag: string;
+}
+
+interface PageParams {
+  afterId: string;
+  contains: string | null;
+  ownerId: string | null;
+  limit: number;
+}
+
+const COLUMNS = "id, email, first_name, last_name, avatar_url, preferences, create_time, update_time, etag";
+// instr() rather than LIKE: a filter holding % or _ must match literally, with no escaping rules to get wrong.
+const MATCHES = "(@contains IS NULL OR instr(email, lower(@contains)) > 0)";
+
+/** Opens (creating and migrating if needed) a SQLite-backed UserStore. */
+export async function openSqliteUserStore(options: SqliteUserStoreOptions): Promise<UserStore> {
+  const inMemory = options.path === ":memory:";
+  if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  const db = new Database(options.path);
+  try {
+    // WAL lets readers proceed while one writer commits; NORMAL sync is durable across app crashes in WAL mode.
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma("foreign_keys = ON");
+    migrate(db, USER_MIGRATIONS);
+    return new SqliteUserStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+class SqliteUserStore implements UserStore {
+  // Prepared once: statement compilation costs more than most of these queries.
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly getManyStmt;
+  private readonly pageStmt;
+  private readonly ownerPageStmt;
+  private readonly updateStmt;
+  private readonly etagStmt;
+  private readonly deleteStmt;
+  private readonly deleteChecked;
+
+  constructor(private readonly db: Database.Database) {
+    this.insertStmt = db.prepare<[UserRow], UserRow>(
+      `INSERT INTO users (${COLUMNS}) VALUES (@id, @email, @first_name, @last_name, @avatar_url, @preferences, @create_time, @update_time, @etag)
+       RETURNING ${COLUMNS}`,
+    );
+    this.getStmt = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`);
+    // One statement for any number of ids: the ids travel as a JSON array instead of a variable-length IN list.
+    this.getManyStmt = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?))`);
+    this.pageStmt = db.prepare<[PageParams], UserRow>(
+      `SELECT ${COLUMNS} FROM users WHERE id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
+    );
+    // A separate statement so the owner restriction is an index lookup, not a filter over the whole key range.
+    this.ownerPageStmt = db.prepare<[PageParams], UserRow>(
+      `SELECT ${COLUMNS} FROM users WHERE id = @ownerId AND id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
+    );
+    this.updateStmt = db.prepare<[UserRow & { expected: string }], UserRow>(
+      `UPDATE users SET email = @email, first_name = @first_name, last_name = @last_name, avatar_url = @avatar_url,
+         preferences = @preferences, update_time = @update_time, etag = @etag
+       WHERE id = @id AND etag = @expected
+       RETURNING ${COLUMNS}`,
+    );
+    this.etagStmt = db.prepare<[string], { etag: string }>("SELECT etag FROM users WHERE id = ?");
+    this.deleteStmt = db.prepare<[string]>("DELETE FROM users WHERE id = ?");
+    // Read-check-delete in one transaction so the etag cannot change between the check and the delete.
+    this.deleteChecked = db.transaction((id: string, expected: string | undefined): DeleteOutcome => {
+      const row = this.etagStmt.get(id);
+      if (!row) return "not_found";
+      if (expected !== undefined && row.etag !== expected) return "etag_mismatch";
+      this.deleteStmt.run(id);
+      return "deleted";
+    });
+  }
+
+  async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
+    throwIfAborted(signal);
+    const row = toRow({ ...user, createTime: user.now, updateTime: user.now });
+    try {
+      return toUser(this.insertStmt.get(row)!);
+    } catch (error) {
+      throw mapUniqueEmail(error, row.email);
+    }
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
+    throwIfAborted(signal);
+    const row = this.getStmt.get(id);
+    return row && toUser(row);
+  }
+
+  async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
+    throwIfAborted(signal);
+    const found = new Map<string, User>();
+    const unique = [...new Set(ids)];
+    // Chunked so a huge id list never becomes one huge JSON parameter or result set.
+    for (let start = 0; start < unique.length; start += GET_MANY_CHUNK) {
+      throwIfAborted(signal);
+      const chunk = unique.slice(start, start + GET_MANY_CHUNK);
+      for (const row of this.getManyStmt.all(JSON.stringify(chunk))) found.set(row.id, toUser(row));
+    }
+    return found;
+  }
+
+  async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
+    throwIfAborted(signal);
+    return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(toUser);
+  }
+
+  async *scan(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<User> {
+    const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    let afterId = "";
+    for (;;) {
+      throwIfAborted(signal);
+      const rows = this.page(filter, afterId, options.ownerId, batchSize);
+      options.onBatch?.(rows.length);
+      for (const row of rows) {
+        // The consumer may be slow; re-check so a cancelled stream stops at the next row, not the next batch.
+        throwIfAborted(signal);
+        yield toUser(row);
+      }
+      const last = rows.at(-1);
+      if (!last || rows.length < batchSize) return;
+      afterId = last.id;
+      // Let other work run between batches: each batch is a synchronous read that blocks the event loop.
+      await new Promise<void>((resume) => setImmediate(resume));
+    }
+  }
+
+  async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
+    throwIfAborted(signal);
+    const row = toRow(user);
+    try {
+      const updated = this.updateStmt.get({ ...row, expected: expectedEtag });
+      return updated && toUser(updated);
+    } catch (error) {
+      throw mapUniqueEmail(error, row.email);
+    }
+  }
+
+  async delete(id: string, expectedEtag: string | undefined, signal?: AbortSignal): Promise<DeleteOutcome> {
+    throwIfAborted(signal);
+    return this.deleteChecked.immediate(id, expectedEtag);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number): UserRow[] {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    // Lower-cased here as well as in SQL: SQLite's lower() folds ASCII only, while stored emails were folded by JS.
+    const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
+    const params: PageParams = { afterId, contains, ownerId: ownerId ?? null, limit };
+    return (ownerId === undefined ? this.pageStmt : this.ownerPageStmt).all(params);
+  }
+}
+
+const GET_MANY_CHUNK = 500;
+
+function toRow(user: Pick<User, "id" | "email" | "profile" | "createTime" | "updateTime" | "etag">): UserRow {
+  return {
+    id: user.id,
+    email: user.email.toLowerCase(),
+    first_name: user.profile.firstName,
+    last_name: user.profile.lastName,
+    avatar_url: user.profile.avatarUrl,
+    preferences: JSON.stringify(user.profile.preferences),
+    create_time: user.createTime.getTime(),
+    update_time: user.updateTime.getTime(),
+    etag: user.etag,
+  };
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    profile: copyProfile({
+      firstName: row.first_name,
+      lastName: row.last_name,
+      avatarUrl: row.avatar_url,
+      preferences: JSON.parse(row.preferences) as Record<string, string>,
+    }),
+    createTime: new Date(row.create_time),
+    updateTime: new Date(row.update_time),
+    etag: row.etag,
+  };
+}
+
+// Only the email's UNIQUE index means "already exists"; any other constraint failure is a bug and stays internal.
+function mapUniqueEmail(error: unknown, email: string): unknown {
+  if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE" && error.message.includes("users.email")) {
+    return emailAlreadyExists(email, error);
+  }
+  return error;
+}
