@@ -1,0 +1,143 @@
+// The typed client against real grpc-js servers on 127.0.0.1:0 (plain ones, so each test controls exactly what the
+// server does): retries only for methods the contract marks safe, tokens per call, deadlines and cancellation
+// inherited from the call scope, round-robin over several addresses, and rich errors decoded.
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import { UserServiceService, type UserServiceServer } from "@orderly/proto/orderly/user/v1/user_service";
+import { runInCallScope } from "./call-scope.js";
+import { OrderlyError, Code } from "./orderly-error.js";
+import { encodeStatus } from "./rich-status.js";
+import { createUserClient } from "./user-client.js";
+
+type Calls = { method: string; authorization: unknown; deadline: number; requestId: unknown }[];
+
+const servers: Server[] = [];
+afterEach(() => servers.splice(0).forEach((s) => s.forceShutdown()));
+
+async function serve(name: string, behaviour: Partial<Record<keyof UserServiceServer, (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => void>>, calls: Calls = []) {
+  const server = new Server();
+  const record = (method: string, call: ServerUnaryCall<unknown, unknown>) =>
+    calls.push({
+      method,
+      authorization: call.metadata.get("authorization")[0],
+      deadline: Number(call.getDeadline()),
+      requestId: call.metadata.get("x-request-id")[0],
+    });
+  const impl: Record<string, unknown> = {};
+  for (const key of Object.keys(UserServiceService)) {
+    impl[key] = (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => {
+      record(key, call);
+      const handler = behaviour[key as keyof UserServiceServer];
+      if (handler) handler(call, cb);
+      else cb(null, { user: { id: name, email: "", etag: "" } });
+    };
+  }
+  server.addService(UserServiceService, impl as never);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  servers.push(server);
+  return { address: `127.0.0.1:${port}`, calls };
+}
+
+const unavailable = (cb: sendUnaryData<unknown>) => cb({ code: status.UNAVAILABLE, details: "try later" });
+
+describe("retries", () => {
+  it("retries a NO_SIDE_EFFECTS method on UNAVAILABLE", async () => {
+    let attempts = 0;
+    const { address } = await serve("s", { getUser: (_c, cb) => (++attempts < 3 ? unavailable(cb) : cb(null, { user: { id: "usr_ok" } })) });
+    const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
+    expect((await users.get("x")).id).toBe("usr_ok");
+    expect(attempts).toBe(3);
+    users.close();
+  });
+
+  it("never retries a method the contract does not mark idempotent (CreateUser)", async () => {
+    let attempts = 0;
+    const { address } = await serve("s", { createUser: (_c, cb) => (attempts++, unavailable(cb)) });
+    const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
+    const error = await users.create({ email: "a@b.co" }).catch((e: unknown) => e as OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.UNAVAILABLE);
+    expect(attempts).toBe(1);
+    users.close();
+  });
+});
+
+describe("per-call metadata and deadlines", () => {
+  it("asks the token provider on every call and sends the request id", async () => {
+    const { address, calls } = await serve("s", {});
+    let n = 0;
+    const users = createUserClient({ address, tokenProvider: async () => `t${++n}` });
+    await users.get("a", { requestId: "req-1" });
+    await users.get("b");
+    expect(calls.map((c) => c.authorization)).toEqual(["Bearer t1", "Bearer t2"]);
+    expect(calls[0]!.requestId).toBe("req-1");
+    users.close();
+  });
+
+  it("gives unary calls the default deadline, and a call's own deadline when shorter", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address, defaultDeadlineMs: 5_000 });
+    const t0 = Date.now();
+    await users.get("a");
+    await users.get("b", { deadlineMs: 1_000 });
+    expect(calls[0]!.deadline - t0).toBeGreaterThan(4_000);
+    expect(calls[0]!.deadline - t0).toBeLessThanOrEqual(5_100);
+    expect(calls[1]!.deadline - t0).toBeLessThanOrEqual(1_100);
+    users.close();
+  });
+
+  it("inherits the remaining deadline and the cancellation of the call scope it runs in", async () => {
+    const { address, calls } = await serve("s", { getUser: () => {} /* never answers */, batchGetUsers: (_c, cb) => cb(null, { users: [] }) });
+    const users = createUserClient({ address, defaultDeadlineMs: 30_000 });
+    const incoming = new AbortController();
+    const deadline = new Date(Date.now() + 2_000);
+    const pending = runInCallScope({ deadline, signal: incoming.signal }, async () => {
+      await users.batchGet(["a"]);
+      return users.get("b");
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    incoming.abort();
+    const error = await pending.catch((e: unknown) => e as OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.CANCELLED);
+    // The scope's 2 s, not the client's 30 s default (grpc-timeout travels in whole milliseconds: allow a few).
+    expect(calls[0]!.deadline).toBeLessThanOrEqual(deadline.getTime() + 5);
+    users.close();
+  });
+});
+
+describe("errors and load balancing", () => {
+  it("decodes google.rpc.Status details into a typed OrderlyError", async () => {
+    const metadata = new (await import("@grpc/grpc-js")).Metadata();
+    metadata.set(
+      "grpc-status-details-bin",
+      encodeStatus(status.INVALID_ARGUMENT, "bad", {
+        errorInfo: { reason: "INVALID_ARGUMENT", domain: "orderly", metadata: {} },
+        badRequest: { fieldViolations: [{ field: "user.email", description: "must look like local@domain.tld" }] },
+        retryInfo: { retryDelayMs: 1500 },
+      }),
+    );
+    const { address } = await serve("s", { createUser: (_c, cb) => cb({ code: status.INVALID_ARGUMENT, details: "bad", metadata }) });
+    const users = createUserClient({ address });
+    const error = (await users.create({ email: "x" }).catch((e: unknown) => e)) as OrderlyError;
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect(error.reason).toBe("INVALID_ARGUMENT");
+    expect(error.details.badRequest?.fieldViolations[0]?.field).toBe("user.email");
+    expect(error.details.retryInfo?.retryDelayMs).toBe(1500);
+    users.close();
+  });
+
+  it("spreads calls over several addresses and carries on when one dies", async () => {
+    const a = await serve("A", {});
+    const b = await serve("B", {});
+    const users = createUserClient({ address: [a.address, b.address], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 } });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add((await users.get("x")).id);
+    expect(seen).toEqual(new Set(["A", "B"]));
+    servers[0]!.forceShutdown();
+    const after = new Set<string>();
+    for (let i = 0; i < 10; i++) after.add((await users.get("x")).id);
+    expect(after).toEqual(new Set(["B"]));
+    users.close();
+  });
+});

@@ -1,0 +1,77 @@
+// Starts an Orderly service as its own process (as `npm start` does), on port 0, and finds its port in the
+// "listening" log line. End-to-end tests use it, so they talk to the service only over the network.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { TEST_AUTH } from "@orderly/kit/testing";
+
+/** A service process under test. */
+export interface ServiceProcess {
+  address: string;
+  port: number;
+  child: ChildProcess;
+  /** Every log line the process wrote. */
+  logs: Record<string, unknown>[];
+  /** SIGTERM, and wait for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the process dies without a word. */
+  kill(): Promise<void>;
+}
+
+/** Environment that makes a service accept testToken() tokens. */
+export function testAuthEnv(): Record<string, string> {
+  const key = TEST_AUTH.key as { kind: "secret"; secret: string };
+  return { JWT_SECRET: key.secret, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience };
+}
+
+/** A fresh data directory. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "orderly-e2e-"));
+}
+
+/** Runs `tsx <entry>` with env and resolves once it logs "listening". */
+export async function startServiceProcess(entry: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start in 20 s: ${stderr}`)), 20_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === "listening") {
+          clearTimeout(timer);
+          resolve(entry.port as number);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    child,
+    logs,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
