@@ -4,8 +4,8 @@
 import { execFile } from "node:child_process";
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/clients";
-import { testToken } from "@orderly/kit/testing";
+import { Code, createUserClient, type UserClient } from "@orderly/clients";
+import { failureOf, testToken } from "@orderly/kit/testing";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
@@ -41,7 +41,7 @@ describe("UserService as a process", () => {
     expect(await admin.get(user.id)).toMatchObject({ id: user.id, email: "e2e@example.com" });
     const updated = await admin.update({ id: user.id, profile: { lastName: "ToEnd" } }, ["profile.last_name"], { etag: user.etag });
     expect(updated.profile).toMatchObject({ firstName: "End", lastName: "ToEnd" });
-    const stale = await admin.update({ id: user.id, profile: { lastName: "X" } }, ["profile.last_name"], { etag: user.etag }).catch((e: unknown) => e as OrderlyError);
+    const stale = await failureOf(admin.update({ id: user.id, profile: { lastName: "X" } }, ["profile.last_name"], { etag: user.etag }));
     expect([stale.code, stale.reason]).toEqual([Code.ABORTED, "ETAG_MISMATCH"]);
     const streamed: string[] = [];
     for await (const u of admin.stream({ emailContains: "e2e@" })) streamed.push(u.id);
@@ -50,11 +50,11 @@ describe("UserService as a process", () => {
   });
 
   it("rejects bad input with rich details and keeps serving", async () => {
-    const invalid = await admin.create({ email: "nope", profile: { avatarUrl: "ftp://x" } }).catch((e: unknown) => e as OrderlyError);
+    const invalid = await failureOf(admin.create({ email: "nope", profile: { avatarUrl: "ftp://x" } }));
     expect(invalid.code).toBe(Code.INVALID_ARGUMENT);
     expect(invalid.details.badRequest?.fieldViolations.map((v) => v.field).sort()).toEqual(["user.email", "user.profile.avatar_url"]);
     const anonymous = createUserClient({ address: service.address });
-    expect((await anonymous.get("usr_1").catch((e: unknown) => e as OrderlyError)).code).toBe(Code.UNAUTHENTICATED);
+    expect((await failureOf(anonymous.get("usr_1"))).code).toBe(Code.UNAUTHENTICATED);
     anonymous.close();
     expect((await admin.list()).users.length).toBeGreaterThan(0);
   });

@@ -6,7 +6,7 @@ import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
 import { UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { DomainError } from "./domain/errors.js";
-import { startTestServer, testToken, type TestServer } from "./testing.js";
+import { failureOf as failure, startTestServer, testToken, type TestServer } from "./testing.js";
 
 const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
 const aborted: unknown[] = [];
@@ -64,14 +64,6 @@ afterAll(async () => {
   await server.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<OrderlyError> {
-  try {
-    await promise;
-  } catch (error) {
-    return OrderlyError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("auth", () => {
   const cases: [string, () => Promise<string | undefined>, string][] = [

@@ -1,6 +1,7 @@
 // Helpers for tests that run a real Orderly server on 127.0.0.1:0 with the real interceptor chain: a verifier with a
 // test secret, tokens for any subject and roles, and the server's log lines captured for assertions.
 import { Writable } from "node:stream";
+import { OrderlyError } from "@orderly/clients";
 import { SignJWT } from "jose";
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
@@ -62,4 +63,14 @@ export async function startTestServer(
   await register(server);
   const port = await server.listen("127.0.0.1:0");
   return { server, address: `127.0.0.1:${port}`, logs, close: () => server.shutdown(1000) };
+}
+
+/** The OrderlyError a call fails with; fails the test if the call succeeds. */
+export async function failureOf(promise: Promise<unknown>): Promise<OrderlyError> {
+  try {
+    await promise;
+  } catch (error) {
+    return OrderlyError.from(error);
+  }
+  throw new Error("expected the call to fail, it succeeded");
 }

@@ -2,7 +2,7 @@
 // 127.0.0.1:0, called through the typed client. Each bad input comes back with the right code and details.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPageTokens } from "@orderly/kit";
-import { startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
+import { failureOf as failure, startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
 import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/clients";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { Users } from "../domain/user-service.js";
@@ -29,15 +29,6 @@ afterAll(async () => {
   await store.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<OrderlyError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OrderlyError);
-    return error as OrderlyError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const fields = (error: OrderlyError) => error.details.badRequest?.fieldViolations.map((v) => v.field) ?? [];
 
