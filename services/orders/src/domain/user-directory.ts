@@ -1,0 +1,9 @@
+// The one thing Orders needs to know about users. A port, so the domain never reads the Users tables: the gRPC adapter
+// implements it by calling UserService, and turns transport failures into DomainErrors (unavailable,
+// deadline_exceeded) itself.
+
+/** Answers whether a user exists. */
+export interface UserDirectory {
+  /** True when the user exists; rejects (rather than answering false) when it cannot find out. */
+  exists(userId: string, signal?: AbortSignal): Promise<boolean>;
+}

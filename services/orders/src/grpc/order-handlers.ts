@@ -1,0 +1,82 @@
+// OrderService over gRPC: a thin adapter from the generated contract to the Orders domain service and the watch.
+// Rules live in the domain; auth, deadlines, errors and logging live in the kit's interceptors.
+import type { ServiceHandlers } from "@orderly/kit";
+import { pageSizeOf, type PageTokens } from "@orderly/kit";
+import { invalidArgument } from "@orderly/kit/domain";
+import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
+import type { Orders } from "../domain/order-service.js";
+import { watchOrders, type WatchDeps } from "../domain/watch.js";
+import { addressFromProto, eventToProto, filterFromProto, itemFromProto, newOrderFromProto, orderToProto } from "./order-mapping.js";
+
+/** The OrderService handlers over an Orders domain service and the watch machinery. */
+export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: PageTokens): ServiceHandlers<typeof OrderServiceService> {
+  const transition = (move: "confirm" | "ship" | "deliver" | "cancel") =>
+    async (request: { id: string; etag: string; reason?: string }, ctx: Parameters<ServiceHandlers<typeof OrderServiceService>["confirmOrder"]>[1]) => {
+      const order = await orders[move](request.id, { etag: request.etag, reason: request.reason ?? "" }, ctx.caller.access, ctx.signal);
+      return { order: orderToProto(order) };
+    };
+
+  return {
+    async createOrder(request, ctx) {
+      const order = await orders.create({ requestId: request.requestId, order: newOrderFromProto(request.order) }, ctx.caller.access, ctx.signal);
+      return { order: orderToProto(order) };
+    },
+
+    async getOrder(request, ctx) {
+      const found = await orders.get(request.id, ctx.caller.access, { includeEvents: request.includeEvents }, ctx.signal);
+      return { order: orderToProto(found.order), events: (found.events ?? []).map(eventToProto) };
+    },
+
+    async listOrders(request, ctx) {
+      const limit = pageSizeOf(request.pageSize);
+      const filter = filterFromProto(request.filter);
+      const beforeId = pageTokens.decode(request.pageToken, filter);
+      const page = await orders.list({ filter, limit, ...(beforeId ? { beforeId } : {}) }, ctx.caller.access, ctx.signal);
+      const last = page.orders.at(-1);
+      return { orders: page.orders.map(orderToProto), nextPageToken: page.hasMore && last ? pageTokens.encode(last.id, filter) : "" };
+    },
+
+    async updateOrder(request, ctx) {
+      if (!request.order) throw invalidArgument([{ field: "order", description: "is required" }]);
+      const patch = {
+        items: request.order.items.map(itemFromProto),
+        shippingAddress: addressFromProto(request.order.shippingAddress),
+      };
+      const order = await orders.update(
+        { id: request.order.id, patch, paths: request.updateMask ?? [], etag: request.etag },
+        ctx.caller.access,
+        ctx.signal,
+      );
+      return { order: orderToProto(order) };
+    },
+
+    cancelOrder: transition("cancel"),
+    confirmOrder: transition("confirm"),
+    shipOrder: transition("ship"),
+    deliverOrder: transition("deliver"),
+
+    async listOrderEvents(request, ctx) {
+      const limit = pageSizeOf(request.pageSize);
+      const scope = { orderId: request.orderId };
+      const after = pageTokens.decode(request.pageToken, scope);
+      const page = await orders.events(request.orderId, { afterRevision: after ? Number(after) : 0, limit }, ctx.caller.access, ctx.signal);
+      const last = page.events.at(-1);
+      return { events: page.events.map(eventToProto), nextPageToken: page.hasMore && last ? pageTokens.encode(String(last.revision), scope) : "" };
+    },
+
+    async *watchOrders(request, ctx) {
+      if (request.sinceRevision < 0n) throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
+      const items = watchOrders(
+        watch,
+        { orderId: request.orderId, userId: request.userId, sinceRevision: Number(request.sinceRevision) },
+        ctx.caller.access,
+        ctx.signal,
+      );
+      for await (const item of items) {
+        if (item.kind === "event") yield { kind: { $case: "event" as const, value: eventToProto(item.event) } };
+        else if (item.kind === "sync") yield { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
+        else yield { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
+      }
+    },
+  };
+}

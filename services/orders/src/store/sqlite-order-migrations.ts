@@ -1,0 +1,102 @@
+// The orders database schema as an ordered list of migrations, applied at open. Append only: a released migration is
+// never edited, because databases in the field have already run it; change the schema with a new version instead.
+// `migrate` is the same generic helper as the Users service's (services may not import each other); it belongs in the
+// kit once a second store needs it there.
+import type { Database } from "better-sqlite3";
+
+/** One schema step; `version` values are 1, 2, 3... in list order. */
+export interface Migration {
+  version: number;
+  /** A short human name, for logs. */
+  name: string;
+  /** SQL run inside the migration's transaction. */
+  sql: string;
+}
+
+/** The orders schema, oldest first. */
+export const ORDER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create orders, items, events and request ids",
+    // Money is INTEGER (SQLite's int64) minor units, read back as bigint. Times are epoch milliseconds.
+    // orders is WITHOUT ROWID so rows cluster by id; the two list indexes serve "newest first" with each filter.
+    // order_events uses AUTOINCREMENT so a revision is never handed out twice, even after the newest rows are deleted:
+    // watchers resume by revision and must never see a number reused.
+    // order_requests.order_id is DEFERRABLE because create claims the request id before it inserts the order.
+    sql: `
+      CREATE TABLE orders (
+        id                TEXT    NOT NULL PRIMARY KEY,
+        user_id           TEXT    NOT NULL,
+        currency_code     TEXT    NOT NULL,
+        total_minor       INTEGER NOT NULL CHECK (total_minor >= 0),
+        ship_recipient    TEXT    NOT NULL,
+        ship_line1        TEXT    NOT NULL,
+        ship_line2        TEXT    NOT NULL DEFAULT '',
+        ship_city         TEXT    NOT NULL,
+        ship_region       TEXT    NOT NULL DEFAULT '',
+        ship_postal_code  TEXT    NOT NULL,
+        ship_country_code TEXT    NOT NULL,
+        state             TEXT    NOT NULL CHECK (state IN ('PENDING', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'CANCELLED')),
+        create_time       INTEGER NOT NULL,
+        update_time       INTEGER NOT NULL,
+        etag              TEXT    NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX orders_by_user ON orders (user_id, id DESC);
+      CREATE INDEX orders_by_state ON orders (state, id DESC);
+
+      CREATE TABLE order_items (
+        order_id         TEXT    NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+        position         INTEGER NOT NULL,
+        sku              TEXT    NOT NULL,
+        quantity         INTEGER NOT NULL,
+        unit_price_minor INTEGER NOT NULL,
+        PRIMARY KEY (order_id, position)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE order_events (
+        revision   INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_id   TEXT    NOT NULL REFERENCES orders (id),
+        user_id    TEXT    NOT NULL,
+        type       TEXT    NOT NULL,
+        from_state TEXT,
+        to_state   TEXT    NOT NULL,
+        actor      TEXT    NOT NULL,
+        reason     TEXT    NOT NULL DEFAULT '',
+        time       INTEGER NOT NULL
+      );
+      CREATE INDEX order_events_by_order ON order_events (order_id, revision);
+      CREATE INDEX order_events_by_time ON order_events (time, revision);
+
+      CREATE TABLE order_requests (
+        request_id   TEXT NOT NULL PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        order_id     TEXT NOT NULL REFERENCES orders (id) DEFERRABLE INITIALLY DEFERRED
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** Applies the migrations `db` has not run yet, each in its own transaction; returns the versions it applied. */
+export function migrate(db: Database, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
+  });
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const latest = db.prepare<[], { version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
+  const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply it.
+    db.transaction(() => {
+      const current = latest.get()?.version ?? 0;
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      record.run(migration.version, now().getTime());
+      applied.push(migration.version);
+    }).immediate();
+  }
+  const current = latest.get()?.version ?? 0;
+  // A newer binary migrated this file; running old code on it could corrupt data it does not understand.
+  if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
+  return applied;
+}

@@ -1,0 +1,134 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Order } from "../domain/model.js";
+import type { CreateOrderRecord } from "../domain/order-store.js";
+import { describeOrderStoreContract } from "./order-store.contract.js";
+import { migrate, ORDER_MIGRATIONS, type Migration } from "./sqlite-order-migrations.js";
+import { openSqliteOrderStore } from "./sqlite-order-store.js";
+
+const tempDirs: string[] = [];
+async function tempPath(file = "orders.db"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "orderly-orders-"));
+  tempDirs.push(dir);
+  // A nested, not-yet-existing directory proves the store creates the parent itself.
+  return join(dir, "nested", file);
+}
+afterAll(async () => {
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeOrderStoreContract("sqlite file", async () => openSqliteOrderStore({ path: await tempPath() }));
+describeOrderStoreContract("sqlite :memory:", () => openSqliteOrderStore({ path: ":memory:" }));
+
+const T0 = new Date("2025-05-06T07:08:09.010Z");
+
+function recordOf(id: string, requestId: string): CreateOrderRecord {
+  const order: Order = {
+    id,
+    userId: "usr_a",
+    items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 10_000n }],
+    totalMinor: 100_000_000n,
+    currencyCode: "EUR",
+    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
+    state: "PENDING",
+    createTime: T0,
+    updateTime: T0,
+    etag: `etag-${id}`,
+  };
+  return {
+    order,
+    event: { orderId: id, userId: "usr_a", type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: T0 },
+    requestId,
+    requestHash: "h",
+  };
+}
+
+describe("sqlite order store on disk", () => {
+  it("keeps orders, events and request ids across re-opens, and does not re-apply migrations", async () => {
+    const path = await tempPath();
+    const first = await openSqliteOrderStore({ path });
+    const record = recordOf("ord_1", "req-1");
+    await first.create(record);
+    await first.close();
+    const before = readMigrations(path);
+    expect(before.map((m) => m.version)).toEqual(ORDER_MIGRATIONS.map((m) => m.version));
+
+    const second = await openSqliteOrderStore({ path });
+    expect(await second.get("ord_1")).toEqual(record.order);
+    expect(await second.findByRequestId("req-1")).toEqual({ order: record.order, requestHash: "h" });
+    expect(await second.create(recordOf("ord_2", "req-1"))).toEqual({ kind: "replayed", order: record.order });
+    const next = await second.create(recordOf("ord_3", "req-3"));
+    expect(next.kind === "created" && next.event.revision).toBe(2);
+    await second.close();
+    expect(readMigrations(path)).toEqual(before);
+  });
+
+  it("enforces request ids in the database, across connections to one file", async () => {
+    const path = await tempPath();
+    const a = await openSqliteOrderStore({ path });
+    const b = await openSqliteOrderStore({ path });
+    try {
+      const won = await a.create(recordOf("ord_1", "req-shared"));
+      expect(won.kind).toBe("created");
+      expect(await b.create(recordOf("ord_2", "req-shared"))).toEqual({ kind: "replayed", order: recordOf("ord_1", "x").order });
+      expect(await b.eventsAfter(0, 10)).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("stores money as SQLite integers and uses WAL journaling", async () => {
+    const path = await tempPath();
+    const store = await openSqliteOrderStore({ path });
+    await store.create(recordOf("ord_1", "req-1"));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(db.prepare("SELECT typeof(total_minor) AS t FROM orders").get()).toEqual({ t: "integer" });
+      expect(db.prepare("SELECT typeof(unit_price_minor) AS t FROM order_items").get()).toEqual({ t: "integer" });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("never reuses a revision, even after the newest events are deleted", async () => {
+    const path = await tempPath();
+    const store = await openSqliteOrderStore({ path });
+    await store.create(recordOf("ord_1", "req-1"));
+    await store.close();
+    const db = new Database(path);
+    db.prepare("DELETE FROM order_events").run();
+    db.close();
+    const reopened = await openSqliteOrderStore({ path });
+    const outcome = await reopened.create(recordOf("ord_2", "req-2"));
+    expect(outcome.kind === "created" && outcome.event.revision).toBe(2);
+    await reopened.close();
+  });
+});
+
+describe("migrate", () => {
+  const extra: Migration = { version: 2, name: "add note", sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''" };
+
+  it("applies only the migrations a database has not run, and refuses one from a newer build", () => {
+    const db = new Database(":memory:");
+    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([1]);
+    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([]);
+    expect(migrate(db, [...ORDER_MIGRATIONS, extra])).toEqual([2]);
+    expect(() => migrate(db, ORDER_MIGRATIONS)).toThrow(/newer than this build/);
+    db.close();
+  });
+});
+
+function readMigrations(path: string): { version: number; applied_at: number }[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare<[], { version: number; applied_at: number }>("SELECT version, applied_at FROM schema_migrations ORDER BY version").all();
+  } finally {
+    db.close();
+  }
+}
