@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Order } from "../domain/model.js";
 import type { CreateOrderRecord } from "../domain/order-store.js";
 import { describeOrderStoreContract } from "./order-store.contract.js";
-import { migrate, ORDER_MIGRATIONS, type Migration } from "./sqlite-order-migrations.js";
+import { migrate, type Migration } from "@orderly/kit/sqlite";
+import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 import { openSqliteOrderStore } from "./sqlite-order-store.js";
 
 const tempDirs: string[] = [];

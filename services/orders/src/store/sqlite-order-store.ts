@@ -2,13 +2,12 @@
 // synchronous transaction, so a change and its audit event commit together or not at all. The async methods only check
 // the abort signal and wrap the result. Money columns are read with safeIntegers, so int64 minor units come back as
 // bigint and are never squeezed through a double.
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { openSqliteDatabase } from "@orderly/kit/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderEventType, OrderState } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
-import { migrate, ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
+import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 
 /** Where and how to open the database. */
 export interface SqliteOrderStoreOptions {
@@ -67,21 +66,8 @@ const EVENT_COLUMNS = "revision, order_id, user_id, type, from_state, to_state, 
 
 /** Opens (creating and migrating if needed) a SQLite-backed OrderStore. */
 export async function openSqliteOrderStore(options: SqliteOrderStoreOptions): Promise<OrderStore> {
-  const inMemory = options.path === ":memory:";
-  if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
-  const db = new Database(options.path);
-  try {
-    // WAL lets readers proceed while one writer commits; NORMAL sync is durable across app crashes in WAL mode.
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-    db.pragma("foreign_keys = ON");
-    migrate(db, ORDER_MIGRATIONS);
-    return new SqliteOrderStore(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteDatabase({ path: options.path, migrations: ORDER_MIGRATIONS, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  return new SqliteOrderStore(db);
 }
 
 class SqliteOrderStore implements OrderStore {

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { migrate, USER_MIGRATIONS, type Migration } from "./sqlite-migrations.js";
+import { migrate, type Migration } from "@orderly/kit/sqlite";
+import { USER_MIGRATIONS } from "./sqlite-migrations.js";
 import { openSqliteUserStore } from "./sqlite-user-store.js";
 import { describeUserStoreContract } from "./user-store.contract.js";
 

@@ -1,9 +1,8 @@
 // UserStore on embedded SQLite (better-sqlite3). Each call is one short synchronous statement, so the async methods
 // only check the abort signal and wrap the result in a promise; a long read (scan) is split into keyset batches so it
 // never holds the table in memory and yields to the event loop between batches.
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { openSqliteDatabase } from "@orderly/kit/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import { copyProfile, type User, type UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
@@ -15,7 +14,7 @@ import {
   type UserScanOptions,
   type UserStore,
 } from "../domain/user-store.js";
-import { migrate, USER_MIGRATIONS } from "./sqlite-migrations.js";
+import { USER_MIGRATIONS } from "./sqlite-migrations.js";
 
 /** Where and how to open the database. */
 export interface SqliteUserStoreOptions {
@@ -50,21 +49,8 @@ const MATCHES = "(@contains IS NULL OR instr(email, lower(@contains)) > 0)";
 
 /** Opens (creating and migrating if needed) a SQLite-backed UserStore. */
 export async function openSqliteUserStore(options: SqliteUserStoreOptions): Promise<UserStore> {
-  const inMemory = options.path === ":memory:";
-  if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
-  const db = new Database(options.path);
-  try {
-    // WAL lets readers proceed while one writer commits; NORMAL sync is durable across app crashes in WAL mode.
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-    db.pragma("foreign_keys = ON");
-    migrate(db, USER_MIGRATIONS);
-    return new SqliteUserStore(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteDatabase({ path: options.path, migrations: USER_MIGRATIONS, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  return new SqliteUserStore(db);
 }
 
 class SqliteUserStore implements UserStore {

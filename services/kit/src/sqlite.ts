@@ -1,0 +1,57 @@
+// SQLite plumbing shared by every embedded store: opening a file with the pragmas we rely on, and append-only schema
+// migrations applied at open. Stores are not domain code, so they may use it; it imports nothing of gRPC.
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database, { type Database as DatabaseType } from "better-sqlite3";
+
+/** One schema step; `version` values are 1, 2, 3... in list order. */
+export interface Migration {
+  version: number;
+  /** A short human name, for logs. */
+  name: string;
+  /** SQL run inside the migration's transaction. */
+  sql: string;
+}
+
+/** Opens (creating its directory) and migrates a SQLite database; `:memory:` is allowed. */
+export function openSqliteDatabase(options: { path: string; migrations: readonly Migration[]; busyTimeoutMs?: number }): DatabaseType {
+  if (options.path !== ":memory:") mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  const db = new Database(options.path);
+  try {
+    // WAL lets readers proceed while one writer commits; NORMAL sync is durable across app crashes in WAL mode.
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma("foreign_keys = ON");
+    migrate(db, options.migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Applies the migrations `db` has not run yet, each in its own transaction; returns the versions it applied. */
+export function migrate(db: DatabaseType, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
+  });
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const latest = db.prepare<[], { version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
+  const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply it.
+    db.transaction(() => {
+      const current = latest.get()?.version ?? 0;
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      record.run(migration.version, now().getTime());
+      applied.push(migration.version);
+    }).immediate();
+  }
+  const current = latest.get()?.version ?? 0;
+  // A newer binary migrated this file; running old code on it could corrupt data it does not understand.
+  if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
+  return applied;
+}
