@@ -1,44 +1,69 @@
-// OrderService as a process: the embedded SQLite store under DATA_DIR (default ./data), listening on ORDERS_ADDRESS
-// (default 127.0.0.1:50052), checking users through UserService at USERS_TARGET (default 127.0.0.1:50051; a comma
-// list for several replicas) with its own service identity.
+// OrderService as a process, listening on ORDERS_ADDRESS (default 127.0.0.1:50052), checking users through
+// UserService at USERS_TARGET (default 127.0.0.1:50051; a comma list for several replicas) with its own service
+// identity. Storage: PostgreSQL when DATABASE_URL is set (schema ORDERS_DB_SCHEMA, default "orders"; several replicas
+// share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { createUserClient } from "@orderly/clients";
 import { createPageTokens, runServiceProcess, serviceTokenProvider } from "@orderly/kit";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { currencySet, parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
 import { Orders } from "./domain/order-service.js";
+import type { OrderStore } from "./domain/order-store.js";
 import { orderHandlers } from "./grpc/order-handlers.js";
 import { grpcUserDirectory } from "./grpc/user-directory.js";
+import { listenForOrderEvents } from "./store/postgres-order-notifications.js";
+import { openPostgresOrderStore } from "./store/postgres-order-store.js";
 import { openSqliteOrderStore } from "./store/sqlite-order-store.js";
+
+/** The store, the live feed of its event log, and how to stop both (listener first, then feed, then store). */
+async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: EventFeed; close(): Promise<void> }> {
+  const onError = (error: unknown) => logger.warn({ err: error }, "event feed read failed");
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const store = await openSqliteOrderStore({ path: join(process.env.DATA_DIR ?? "data", "orders.sqlite") });
+    const feed = new EventFeed({ store, onError });
+    await feed.start();
+    return { store, feed, close: async () => (await feed.stop(), await store.close()) };
+  }
+  const store = await openPostgresOrderStore({ url, schema: process.env.ORDERS_DB_SCHEMA ?? "orders", statementTimeoutMs: 15_000 });
+  // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
+  const feed = new EventFeed({ store, onError, pollIntervalMs: 5_000 });
+  // Listen before the feed reads its start position, so nothing committed in between is missed.
+  const listener = await listenForOrderEvents({
+    url,
+    onNotify: () => feed.notify(),
+    onError: (error) => logger.warn({ err: error }, "LISTEN connection lost; reconnecting"),
+  });
+  await feed.start();
+  return { store, feed, close: async () => (await listener.close(), await feed.stop(), await store.close()) };
+}
 
 await runServiceProcess({
   name: "orders",
   address: process.env.ORDERS_ADDRESS ?? "127.0.0.1:50052",
   async register(server, logger) {
-    const store = await openSqliteOrderStore({ path: join(process.env.DATA_DIR ?? "data", "orders.sqlite") });
-    const feed = new EventFeed({ store, onError: (error) => logger.warn({ err: error }, "event feed read failed") });
-    await feed.start();
+    const storage = await openStorage(logger);
     const users = createUserClient({
       address: (process.env.USERS_TARGET ?? "127.0.0.1:50051").split(","),
       tokenProvider: serviceTokenProvider(process.env.SERVICE_SUBJECT ?? "svc-orders"),
     });
     const orders = new Orders({
-      store,
+      store: storage.store,
       users: grpcUserDirectory(users),
-      ...(process.env.CURRENCIES ? { currencies: parseCurrencies(process.env.CURRENCIES) } : { currencies: currencySet() }),
-      onCommitted: () => feed.notify(),
+      currencies: process.env.CURRENCIES ? parseCurrencies(process.env.CURRENCIES) : currencySet(),
+      onCommitted: () => storage.feed.notify(),
     });
     const watch = {
-      store,
-      feed,
+      store: storage.store,
+      feed: storage.feed,
       ...(process.env.WATCH_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WATCH_HEARTBEAT_MS) } : {}),
     };
     server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens()));
     return async () => {
-      await feed.stop();
       users.close();
-      await store.close();
+      await storage.close();
     };
   },
 });

@@ -226,8 +226,8 @@ describe("get", () => {
     expect(hidden).toMatchObject({ kind: "not_found", reason: "ORDER_NOT_FOUND", metadata: { id: order.id } });
     expect(missing).toMatchObject({ kind: "not_found", reason: "ORDER_NOT_FOUND", metadata: { id: "ord_missing" } });
     expect(hidden.message.replace(order.id, "ID")).toBe(missing.message.replace("ord_missing", "ID"));
-    for (const call of [orders.cancel(order.id, {}, bob), orders.events(order.id, { afterRevision: 0, limit: 5 }, bob)]) {
-      expect(await failure(call)).toMatchObject({ reason: "ORDER_NOT_FOUND" });
+    for (const call of [() => orders.cancel(order.id, {}, bob), () => orders.events(order.id, { afterRevision: 0, limit: 5 }, bob)]) {
+      expect(await failure(call())).toMatchObject({ reason: "ORDER_NOT_FOUND" });
     }
     expect((await orders.get(order.id, alice)).order).toEqual(order);
   });

@@ -160,8 +160,8 @@ describe("the state machine on the wire: every state x every transition", () => 
 describe("authorization", () => {
   it("hides another user's orders: get/cancel NOT_FOUND, list and watch empty", async () => {
     const bobs = await bob.orders.create(newOrder(bob.id));
-    for (const call of [alice.orders.get(bobs.id), alice.orders.cancel(bobs.id), alice.orders.getWithEvents(bobs.id)]) {
-      const error = await failureOf(call);
+    for (const call of [() => alice.orders.get(bobs.id), () => alice.orders.cancel(bobs.id), () => alice.orders.getWithEvents(bobs.id)]) {
+      const error = await failureOf(call());
       expect([error.code, error.reason]).toEqual([Code.NOT_FOUND, "ORDER_NOT_FOUND"]);
     }
     expect((await alice.orders.list({ filter: { userId: bob.id } })).items).toEqual([]);

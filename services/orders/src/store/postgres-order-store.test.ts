@@ -1,0 +1,272 @@
+import { afterAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { DomainError } from "@orderly/kit/domain";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/kit/testing-postgres";
+import { EventFeed } from "../domain/event-feed.js";
+import type { NewOrderEvent, Order } from "../domain/model.js";
+import type { CreateOrderRecord, OrderStore } from "../domain/order-store.js";
+import { describeOrderStoreContract } from "./order-store.contract.js";
+import { listenForOrderEvents } from "./postgres-order-notifications.js";
+import { openPostgresOrderStore } from "./postgres-order-store.js";
+
+const url = pgTestUrl();
+const schemas: string[] = [];
+function schemaFor(prefix: string): string {
+  const schema = freshSchema(prefix);
+  schemas.push(schema);
+  return schema;
+}
+afterAll(async () => {
+  for (const schema of schemas) await dropSchema(url, schema);
+});
+
+const T0 = new Date("2025-05-06T07:08:09.010Z");
+
+function recordOf(id: string, requestId: string, requestHash = "h"): CreateOrderRecord {
+  const order: Order = {
+    id,
+    userId: "usr_a",
+    items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 9_007_199_254_740_993n }],
+    // Not quantity x price: the store keeps whatever the domain computed, and this value is beyond 2^53.
+    totalMinor: 9_007_199_254_740_995n,
+    currencyCode: "EUR",
+    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
+    state: "PENDING",
+    createTime: T0,
+    updateTime: T0,
+    etag: `etag-${id}`,
+  };
+  return {
+    order,
+    event: { orderId: id, userId: "usr_a", type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: T0 },
+    requestId,
+    requestHash,
+  };
+}
+
+function confirm(order: Order, etag: string): { order: Order; event: NewOrderEvent } {
+  return {
+    order: { ...order, state: "CONFIRMED", etag },
+    event: { orderId: order.id, userId: order.userId, type: "CONFIRMED", fromState: order.state, toState: "CONFIRMED", actor: "usr_staff", reason: "", time: T0 },
+  };
+}
+
+async function replicas(prefix: string, count = 2): Promise<OrderStore[]> {
+  const schema = schemaFor(prefix);
+  return Promise.all(Array.from({ length: count }, () => openPostgresOrderStore({ url, schema, max: 4 })));
+}
+
+async function closeAll(stores: OrderStore[]): Promise<void> {
+  await Promise.all(stores.map((store) => store.close()));
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await new Promise((resume) => setTimeout(resume, 20));
+  }
+}
+
+function unavailable(): unknown {
+  return expect.objectContaining({ kind: "unavailable", reason: "STORE_UNAVAILABLE", retryAfterMs: 1000 });
+}
+
+describePostgres("postgres order store", () => {
+  // Each contract test gets an empty schema of its own, so revisions start at 1 in every test.
+  describeOrderStoreContract("postgres", () => openPostgresOrderStore({ url, schema: schemaFor("orders_contract") }));
+
+  describe("several replicas", () => {
+    it("creates once when two replicas race the same request ids", async () => {
+      const [a, b] = await replicas("orders_idem");
+      try {
+        for (let round = 0; round < 20; round++) {
+          const outcomes = await Promise.all([a!.create(recordOf(`ord_a${round}`, `req-${round}`)), b!.create(recordOf(`ord_b${round}`, `req-${round}`))]);
+          expect(outcomes.map((o) => o.kind).sort()).toEqual(["created", "replayed"]);
+          expect(outcomes[0]!.kind !== "reused" && outcomes[0]!.order).toEqual(outcomes[1]!.kind !== "reused" && outcomes[1]!.order);
+        }
+        expect(await a!.create(recordOf("ord_x", "req-0", "other-hash"))).toMatchObject({ kind: "reused" });
+        expect(await b!.list({ filter: {}, limit: 100 })).toHaveLength(20);
+        expect(await b!.headRevision()).toBe(20);
+      } finally {
+        await closeAll([a!, b!]);
+      }
+    });
+
+    it("lets exactly one of two replicas win a compare-and-set, writing one event", async () => {
+      const [a, b] = await replicas("orders_cas");
+      try {
+        const created = await a!.create(recordOf("ord_1", "req-1"));
+        const order = created.kind === "created" ? created.order : undefined;
+        const fromA = confirm(order!, "from-a");
+        const fromB = confirm(order!, "from-b");
+        const results = await Promise.all([a!.update(fromA.order, order!.etag, fromA.event), b!.update(fromB.order, order!.etag, fromB.event)]);
+        const winners = results.filter((r) => r !== undefined);
+        expect(winners).toHaveLength(1);
+        expect((await b!.get("ord_1"))?.etag).toBe(winners[0]!.order.etag);
+        expect((await a!.orderEvents("ord_1", 0, 10)).map((e) => [e.revision, e.type])).toEqual([[1, "CREATED"], [2, "CONFIRMED"]]);
+      } finally {
+        await closeAll([a!, b!]);
+      }
+    });
+
+    it("makes revisions visible in commit order with no gaps, so a tailing feed woken by LISTEN misses none", async () => {
+      const [a, b] = await replicas("orders_revs");
+      const feed = new EventFeed({ store: a!, batchSize: 7 });
+      await feed.start();
+      const seen: number[] = [];
+      feed.subscribe((event) => seen.push(event.revision));
+      let notified = 0;
+      const listener = await listenForOrderEvents({ url, onNotify: () => ((notified += 1), feed.notify()) });
+      // A reader racing the writers with tiny batches: with a plain sequence it would see 11 before 10 commits and
+      // step past 10 for good.
+      const writers = ["a", "b", "c", "d", "e", "f", "g", "h"];
+      const rounds = 25;
+      const total = writers.length * rounds * 2;
+      const tailed: number[] = [];
+      let writing = true;
+      const tail = (async () => {
+        while (writing || tailed.length < total) {
+          const batch = await b!.eventsAfter(tailed.at(-1) ?? 0, 3);
+          tailed.push(...batch.map((e) => e.revision));
+          if (batch.length === 0) await new Promise((resume) => setImmediate(resume));
+        }
+      })();
+      try {
+        const writer = async (store: OrderStore, name: string): Promise<void> => {
+          for (let i = 0; i < rounds; i++) {
+            const outcome = await store.create(recordOf(`ord_${name}${i}`, `req-${name}${i}`));
+            if (outcome.kind !== "created") throw new Error("not created");
+            const next = confirm(outcome.order, `e-${name}${i}`);
+            await store.update(next.order, outcome.order.etag, next.event);
+          }
+        };
+        // Eight concurrent writers, four per replica, each creating and then updating its orders.
+        await Promise.all(writers.map((name, i) => writer(i % 2 === 0 ? a! : b!, name)));
+        writing = false;
+        await tail;
+        const expected = Array.from({ length: total }, (_, i) => i + 1);
+        expect((await a!.eventsAfter(0, 1000)).map((e) => e.revision)).toEqual(expected);
+        expect(tailed).toEqual(expected);
+        expect(await b!.headRevision()).toBe(total);
+        await eventually(() => seen.length === total);
+        expect(seen).toEqual(expected);
+        expect(notified).toBeGreaterThan(0);
+      } finally {
+        writing = false;
+        await listener.close();
+        await feed.stop();
+        await closeAll([a!, b!]);
+      }
+    });
+
+    it("reuses the revision of a write that rolled back, leaving no gap", async () => {
+      const [store] = await replicas("orders_rollback", 1);
+      try {
+        const created = await store!.create(recordOf("ord_1", "req-1"));
+        const order = created.kind === "created" ? created.order : undefined;
+        // The event names an order that does not exist, so its insert fails after the order row was updated.
+        const bad = confirm(order!, "e-bad");
+        await expect(store!.update(bad.order, order!.etag, { ...bad.event, orderId: "ord_missing" })).rejects.toMatchObject({ code: "23503" });
+        expect(await store!.get("ord_1")).toEqual(order);
+        expect(await store!.headRevision()).toBe(1);
+        const good = confirm(order!, "e-good");
+        expect((await store!.update(good.order, order!.etag, good.event))?.event.revision).toBe(2);
+      } finally {
+        await store!.close();
+      }
+    });
+
+    it("applies migrations once when replicas open together", async () => {
+      const stores = await replicas("orders_migrate", 5);
+      await closeAll(stores);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const schema = schemas.at(-1)!;
+        expect((await client.query(`SELECT version FROM ${schema}.schema_migrations`)).rows).toEqual([{ version: 1 }]);
+        expect((await client.query(`SELECT revision FROM ${schema}.event_log_head`)).rows).toEqual([{ revision: "0" }]);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it("keeps money exact beyond 2^53 as bigint columns", async () => {
+      const [store] = await replicas("orders_money", 1);
+      try {
+        const record = recordOf("ord_1", "req-1");
+        await store!.create(record);
+        expect((await store!.get("ord_1"))?.items[0]?.unitPriceMinor).toBe(9_007_199_254_740_993n);
+        expect((await store!.findByRequestId("req-1"))?.order.totalMinor).toBe(record.order.totalMinor);
+      } finally {
+        await store!.close();
+      }
+    });
+  });
+
+  describe("outages", () => {
+    it("rejects opening a store on a port nothing listens on as STORE_UNAVAILABLE", async () => {
+      const error = await openPostgresOrderStore({ url: "postgres://postgres@127.0.0.1:1/postgres" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error).toEqual(unavailable());
+    });
+
+    it("fails every method with STORE_UNAVAILABLE while the database is down and recovers without reopening", async () => {
+      const proxy = await startOutageProxy();
+      const store = await openPostgresOrderStore({ url: proxy.urlFor(url), schema: schemaFor("orders_outage"), connectionTimeoutMs: 1000 });
+      try {
+        const created = await store.create(recordOf("ord_1", "req-1"));
+        const order = created.kind === "created" ? created.order : undefined;
+        const next = confirm(order!, "e2");
+        await proxy.down();
+        const calls: [string, () => Promise<unknown>][] = [
+          ["create", () => store.create(recordOf("ord_2", "req-2"))],
+          ["findByRequestId", () => store.findByRequestId("req-1")],
+          ["get", () => store.get("ord_1")],
+          ["list", () => store.list({ filter: {}, limit: 5 })],
+          ["update", () => store.update(next.order, order!.etag, next.event)],
+          ["orderEvents", () => store.orderEvents("ord_1", 0, 10)],
+          ["eventsAfter", () => store.eventsAfter(0, 10)],
+          ["headRevision", () => store.headRevision()],
+          ["firstRevisionSince", () => store.firstRevisionSince(T0)],
+        ];
+        for (const [name, call] of calls) {
+          const error = await call().then(() => `${name} succeeded`, (e: unknown) => e);
+          expect(error, name).toEqual(unavailable());
+        }
+        await proxy.up();
+        expect(await store.get("ord_1")).toEqual(order);
+        expect((await store.update(next.order, order!.etag, next.event))?.event.revision).toBe(2);
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    it("re-LISTENs after the connection drops and wakes the feed for what it may have missed", async () => {
+      const proxy = await startOutageProxy();
+      const [store] = await replicas("orders_listen", 1);
+      const errors: unknown[] = [];
+      let notified = 0;
+      const listener = await listenForOrderEvents({ url: proxy.urlFor(url), onNotify: () => (notified += 1), onError: (e) => errors.push(e), minBackoffMs: 20, maxBackoffMs: 100 });
+      try {
+        await store!.create(recordOf("ord_1", "req-1"));
+        await eventually(() => notified >= 1);
+        await proxy.down();
+        await eventually(() => errors.length >= 1);
+        expect(errors[0]).toEqual(unavailable());
+        const before = notified;
+        await proxy.up();
+        // The reconnect itself notifies, since commits during the outage were announced to nobody.
+        await eventually(() => notified > before);
+        const afterReconnect = notified;
+        await store!.create(recordOf("ord_2", "req-2"));
+        await eventually(() => notified > afterReconnect);
+      } finally {
+        await listener.close();
+        await store!.close();
+        await proxy.close();
+      }
+    });
+  });
+});

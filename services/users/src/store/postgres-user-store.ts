@@ -1,0 +1,196 @@
+// UserStore on PostgreSQL, for several replicas sharing one database. Same semantics as the SQLite store (the same
+// contract suite runs against both): every method is one statement, so each sees one snapshot and needs no explicit
+// transaction; a scan is a series of keyset queries pulled lazily and holds no connection between batches. Every
+// error goes through mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
+import type pg from "pg";
+import { createPgPool, mapPgError, migratePg, pgQuery, type PgPoolOptions } from "@orderly/kit/postgres";
+import { throwIfAborted } from "@orderly/kit/domain";
+import { copyProfile, type User, type UserFilter } from "../domain/model.js";
+import { emailAlreadyExists } from "../domain/user-errors.js";
+import {
+  DEFAULT_SCAN_BATCH_SIZE,
+  type DeleteOutcome,
+  type UserListQuery,
+  type UserRecord,
+  type UserScanOptions,
+  type UserStore,
+} from "../domain/user-store.js";
+import { POSTGRES_USER_MIGRATIONS } from "./postgres-user-migrations.js";
+
+/** Where the users live: a URL (the store makes and owns its pool) or a shared pool made for the same schema. */
+export interface PostgresUserStoreOptions extends Partial<Omit<PgPoolOptions, "url" | "schema">> {
+  /** A postgres:// URL; required unless `pool` is given. */
+  url?: string;
+  /** The service's schema (default "users"); created and migrated at open. */
+  schema?: string;
+  /** A pool whose search_path is `schema` (see createPgPool); the store uses it and never ends it. */
+  pool?: pg.Pool;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  avatar_url: string;
+  preferences: Record<string, string>;
+  create_time: Date;
+  update_time: Date;
+  etag: string;
+}
+
+const COLUMNS = "id, email, first_name, last_name, avatar_url, preferences, create_time, update_time, etag";
+// strpos() rather than LIKE: a filter holding % or _ must match literally, with no escaping rules to get wrong.
+const MATCHES = "($2::text IS NULL OR strpos(email, lower($2)) > 0)";
+const PAGE = `SELECT ${COLUMNS} FROM users WHERE id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
+// A separate statement so the owner restriction is a primary-key lookup, not a filter over the whole key range.
+const OWNER_PAGE = `SELECT ${COLUMNS} FROM users WHERE id = $4 AND id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
+const EMAIL_INDEX = "users_email_key";
+const GET_MANY_CHUNK = 500;
+
+/** Opens a PostgreSQL-backed UserStore, creating and migrating its schema first (safe when replicas start together). */
+export async function openPostgresUserStore(options: PostgresUserStoreOptions): Promise<UserStore> {
+  const { url, pool: shared, schema = "users", ...poolOptions } = options;
+  if (!shared && !url) throw new TypeError("openPostgresUserStore needs a url or a pool");
+  const pool = shared ?? createPgPool({ ...poolOptions, url: url!, schema });
+  try {
+    await migratePg(pool, schema, POSTGRES_USER_MIGRATIONS);
+  } catch (error) {
+    if (!shared) await pool.end().catch(() => {});
+    throw mapPgError(error);
+  }
+  return new PostgresUserStore(pool, !shared);
+}
+
+class PostgresUserStore implements UserStore {
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly ownsPool: boolean,
+  ) {}
+
+  async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
+    const email = user.email.toLowerCase();
+    try {
+      const [row] = await pgQuery<UserRow>(
+        this.pool,
+        `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING ${COLUMNS}`,
+        [user.id, email, ...profileValues(user.profile), user.now, user.now, user.etag],
+        signal,
+      );
+      return toUser(row!);
+    } catch (error) {
+      throw mapUniqueEmail(error, email);
+    }
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
+    const [row] = await pgQuery<UserRow>(this.pool, `SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], signal);
+    return row && toUser(row);
+  }
+
+  async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
+    throwIfAborted(signal);
+    const found = new Map<string, User>();
+    const unique = [...new Set(ids)];
+    // Chunked so a huge id list never becomes one huge array parameter or result set.
+    for (let start = 0; start < unique.length; start += GET_MANY_CHUNK) {
+      const chunk = unique.slice(start, start + GET_MANY_CHUNK);
+      const rows = await pgQuery<UserRow>(this.pool, `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::text[])`, [chunk], signal);
+      for (const row of rows) found.set(row.id, toUser(row));
+    }
+    return found;
+  }
+
+  async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
+    return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(toUser);
+  }
+
+  async *scan(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<User> {
+    const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    let afterId = "";
+    for (;;) {
+      // A keyset query per batch rather than a cursor: no connection or transaction is held while the consumer is slow.
+      const rows = await this.page(filter, afterId, options.ownerId, batchSize, signal);
+      options.onBatch?.(rows.length);
+      for (const row of rows) {
+        // The consumer may be slow; re-check so a cancelled stream stops at the next row, not the next batch.
+        throwIfAborted(signal);
+        yield toUser(row);
+      }
+      const last = rows.at(-1);
+      if (!last || rows.length < batchSize) return;
+      afterId = last.id;
+    }
+  }
+
+  async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
+    const email = user.email.toLowerCase();
+    try {
+      const [row] = await pgQuery<UserRow>(
+        this.pool,
+        `UPDATE users SET email = $3, first_name = $4, last_name = $5, avatar_url = $6, preferences = $7::jsonb,
+           update_time = $8, etag = $9
+         WHERE id = $1 AND etag = $2
+         RETURNING ${COLUMNS}`,
+        [user.id, expectedEtag, email, ...profileValues(user.profile), user.updateTime, user.etag],
+        signal,
+      );
+      return row && toUser(row);
+    } catch (error) {
+      throw mapUniqueEmail(error, email);
+    }
+  }
+
+  async delete(id: string, expectedEtag: string | undefined, signal?: AbortSignal): Promise<DeleteOutcome> {
+    // One statement, so the etag check and the delete cannot be split by another writer.
+    const [row] = await pgQuery<{ deleted: boolean; found: boolean }>(
+      this.pool,
+      `WITH gone AS (DELETE FROM users WHERE id = $1 AND ($2::text IS NULL OR etag = $2) RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM gone) AS deleted, EXISTS (SELECT 1 FROM users WHERE id = $1) AS found`,
+      [id, expectedEtag ?? null],
+      signal,
+    );
+    if (row?.deleted) return "deleted";
+    return row?.found ? "etag_mismatch" : "not_found";
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number, signal: AbortSignal | undefined): Promise<UserRow[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    // Lower-cased here as well as in SQL, so matching folds case exactly as the stored (JS-lower-cased) emails were.
+    const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
+    if (ownerId === undefined) return pgQuery<UserRow>(this.pool, PAGE, [afterId, contains, limit], signal);
+    return pgQuery<UserRow>(this.pool, OWNER_PAGE, [afterId, contains, limit, ownerId], signal);
+  }
+}
+
+function profileValues(profile: User["profile"]): [string, string, string, string] {
+  return [profile.firstName, profile.lastName, profile.avatarUrl, JSON.stringify(profile.preferences)];
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    // copyProfile rebuilds preferences with own properties, so a "__proto__" key stays data.
+    profile: copyProfile({ firstName: row.first_name, lastName: row.last_name, avatarUrl: row.avatar_url, preferences: row.preferences }),
+    createTime: row.create_time,
+    updateTime: row.update_time,
+    etag: row.etag,
+  };
+}
+
+// Only the email index means "already exists"; any other constraint failure is a bug and stays internal.
+function mapUniqueEmail(error: unknown, email: string): unknown {
+  const pgError = error as { code?: unknown; constraint?: unknown };
+  if (pgError.code === "23505" && pgError.constraint === EMAIL_INDEX) return emailAlreadyExists(email, error);
+  return error;
+}
