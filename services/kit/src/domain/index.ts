@@ -12,3 +12,4 @@ export {
   type DomainErrorOptions,
 } from "./errors.js";
 export { mayAccess, type Access } from "./access.js";
+export { codePointLength, controlCharacterViolations } from "./text.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { currencySet } from "./currencies.js";
 import type { LineItem, NewOrder, ShippingAddress } from "./model.js";
-import { codePointLength, validateNewOrder, validateReason, validateRequestId, validateShippingAddress } from "./validation.js";
+import { codePointLength } from "@orderly/kit/domain";
+import { validateNewOrder, validateReason, validateRequestId, validateShippingAddress } from "./validation.js";
 
 const currencies = currencySet();
 const address: ShippingAddress = { recipient: "Ada Lovelace", line1: "12 St James's Sq", line2: "", city: "London", region: "", postalCode: "SW1Y 4JH", countryCode: "GB" };

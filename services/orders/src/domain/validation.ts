@@ -1,7 +1,7 @@
 // The rules an order's fields must satisfy. Each function returns every violation it finds, one per broken rule, so a
 // client can fix a request in one round trip. Field paths use the proto's snake_case names because clients see them in
 // BadRequest.
-import type { FieldViolation } from "@orderly/kit/domain";
+import { codePointLength, controlCharacterViolations, type FieldViolation } from "@orderly/kit/domain";
 import type { CurrencySet } from "./currencies.js";
 import type { LineItem, ShippingAddress } from "./model.js";
 import { formatMinor, maxTotalMinor, totalOf } from "./money.js";
@@ -90,6 +90,7 @@ export function validateItem(item: LineItem, prefix: string): FieldViolation[] {
   if (skuLength < 1 || skuLength > OrderLimits.skuMaxChars) {
     violations.push({ field: `${prefix}.sku`, description: `must be 1 to ${OrderLimits.skuMaxChars} characters, got ${skuLength}` });
   }
+  violations.push(...controlCharacterViolations(`${prefix}.sku`, item.sku));
   const { quantity } = item;
   if (!Number.isInteger(quantity) || quantity < OrderLimits.quantityMin || quantity > OrderLimits.quantityMax) {
     violations.push({
@@ -126,6 +127,7 @@ export function validateShippingAddress(address: ShippingAddress | undefined, fi
     }
     const length = codePointLength(value);
     if (length > max) violations.push({ field: `${field}.${name}`, description: `must be at most ${max} characters, got ${length}` });
+    violations.push(...controlCharacterViolations(`${field}.${name}`, value));
   };
   check("recipient", address.recipient, OrderLimits.recipientMaxChars, true);
   check("line1", address.line1, OrderLimits.line1MaxChars, true);
@@ -155,15 +157,9 @@ export function validateRequestId(requestId: string, field = "request_id"): Fiel
 export function validateReason(reason: string, field = "reason"): FieldViolation[] {
   const length = codePointLength(reason);
   if (length > OrderLimits.reasonMaxChars) return [{ field, description: `must be at most ${OrderLimits.reasonMaxChars} characters, got ${length}` }];
-  return [];
+  return controlCharacterViolations(field, reason, { freeText: true });
 }
 
-/** The length a person would count: code points, so an emoji is one character rather than two UTF-16 units. */
-export function codePointLength(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}
 
 // Values are caller data: cap what we echo back so an oversized value cannot blow up the error message.
 function shown(value: string, max = 40): string {

@@ -105,6 +105,12 @@ describe("CreateOrder", () => {
     expect(fields.some((f) => f.startsWith("order.shipping_address"))).toBe(true);
   });
 
+  it("rejects control characters in text fields", async () => {
+    const error = await failureOf(admin.create({ ...newOrder(alice.id), items: [{ sku: "A\u0000", quantity: 1, unitPriceMinor: 1n }], shippingAddress: { ...address, city: "Lon\ndon" } }));
+    expect(error.code).toBe(Code.INVALID_ARGUMENT);
+    expect(error.details.badRequest!.fieldViolations.map((v) => v.field).sort()).toEqual(["order.items[0].sku", "order.shipping_address.city"]);
+  });
+
   it("lets a user create orders only for themselves", async () => {
     expect((await failureOf(alice.orders.create(newOrder(bob.id)))).code).toBe(Code.PERMISSION_DENIED);
     expect((await failureOf(support.create(newOrder(bob.id)))).code).toBe(Code.PERMISSION_DENIED);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { normalizeEmail, type NewUser, type Profile } from "./model.js";
-import { codePointLength, validateNewUser, validateProfile } from "./validation.js";
+import { codePointLength } from "@orderly/kit/domain";
+import { validateNewUser, validateProfile } from "./validation.js";
 
 const okProfile: Profile = { firstName: "Ada", lastName: "Lovelace", avatarUrl: "https://img.example.com/a.png", preferences: { theme: "dark" } };
 const ok: NewUser = { email: "ada@example.com", profile: okProfile };

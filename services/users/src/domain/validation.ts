@@ -1,6 +1,6 @@
 // The rules a user's fields must satisfy. Each returns every violation it finds, one per broken rule, so a client can
 // fix a form in one round trip. Field paths use the proto's snake_case names because clients see them in BadRequest.
-import type { FieldViolation } from "@orderly/kit/domain";
+import { codePointLength, controlCharacterViolations, type FieldViolation } from "@orderly/kit/domain";
 import type { NewUser, Profile } from "./model.js";
 
 /** Limits from DOMAIN.md, plus caps on email (RFC 5321's 254) and avatar_url, which DOMAIN.md leaves unbounded. */
@@ -32,7 +32,9 @@ export function validateEmail(email: string, field = "user.email"): FieldViolati
   if (length > UserLimits.emailMaxChars) {
     return [{ field, description: `must be at most ${UserLimits.emailMaxChars} characters, got ${length}` }];
   }
-  if (!EMAIL_SHAPE.test(email)) return [{ field, description: "must look like local@domain.tld" }];
+  if (!EMAIL_SHAPE.test(email) || controlCharacterViolations(field, email).length > 0) {
+    return [{ field, description: "must look like local@domain.tld" }];
+  }
   return [];
 }
 
@@ -42,6 +44,7 @@ export function validateProfile(profile: Profile, prefix = "user.profile"): Fiel
   const maxLength = (field: string, value: string, max: number) => {
     const length = codePointLength(value);
     if (length > max) violations.push({ field: `${prefix}.${field}`, description: `must be at most ${max} characters, got ${length}` });
+    violations.push(...controlCharacterViolations(`${prefix}.${field}`, value));
   };
   maxLength("first_name", profile.firstName, UserLimits.nameMaxChars);
   maxLength("last_name", profile.lastName, UserLimits.nameMaxChars);
@@ -65,6 +68,12 @@ export function validatePreferences(preferences: Record<string, string>, field =
     if (keyLength < 1 || keyLength > UserLimits.preferenceKeyMaxChars) {
       violations.push({ field, description: `key ${quote(key)} must be 1 to ${UserLimits.preferenceKeyMaxChars} characters, got ${keyLength}` });
     }
+    if (controlCharacterViolations(field, key).length > 0) {
+      violations.push({ field, description: `key ${quote(key)} must not contain control characters` });
+    }
+    if (controlCharacterViolations(field, value, { freeText: true }).length > 0) {
+      violations.push({ field, description: `value of key ${quote(key)} must not contain control characters other than tab and line breaks` });
+    }
     const valueLength = codePointLength(value);
     if (valueLength > UserLimits.preferenceValueMaxChars) {
       violations.push({
@@ -76,12 +85,6 @@ export function validatePreferences(preferences: Record<string, string>, field =
   return violations;
 }
 
-/** The length a person would count: code points, so an emoji is one character rather than two UTF-16 units. */
-export function codePointLength(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}
 
 function isHttpUrl(text: string): boolean {
   try {

@@ -61,6 +61,12 @@ describe("CreateUser", () => {
     ]);
   });
 
+  it("rejects control characters (NUL cannot be stored in PostgreSQL) as INVALID_ARGUMENT, not INTERNAL", async () => {
+    const error = await failure(admin.create({ email: "nul@example.com", profile: { firstName: "A\u0000B", preferences: { "k\u0000": "v" } } }));
+    expect(error.code).toBe(Code.INVALID_ARGUMENT);
+    expect(fields(error).sort()).toEqual(["user.profile.first_name", "user.profile.preferences"]);
+  });
+
   it("checks preference keys and values", async () => {
     const error = await failure(admin.create({ email: "p@example.com", profile: { preferences: { ["k".repeat(65)]: "v", ok: "v".repeat(1025) } } }));
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
