@@ -1,0 +1,52 @@
+// gRPC over plain HTTP/2, for the load generator that is not a gRPC library (h2load): a length-prefixed request body
+// and a check of one real answer, because h2load counts any HTTP 200 as a success even when grpc-status is not 0.
+import { connect } from "node:http2";
+
+/** A gRPC message frame: 0x00 (not compressed), a 4-byte big-endian length, the protobuf bytes. */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** One unary answer, as seen on the wire. */
+export interface RawAnswer {
+  httpStatus: number;
+  grpcStatus: string | undefined;
+  grpcMessage: string | undefined;
+  /** The response message's protobuf bytes (frame header removed). */
+  message: Buffer;
+}
+
+/** Sends one request with exactly the headers given to h2load and returns status and message. */
+export function callOnce(address: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://${address}`);
+    session.once("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+    const chunks: Buffer[] = [];
+    let httpStatus = 0;
+    // A failed call may come "trailers-only": grpc-status then arrives in the response headers.
+    let grpcStatus: string | undefined;
+    let grpcMessage: string | undefined;
+    const take = (h: Record<string, unknown>) => {
+      if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
+      if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
+    };
+    stream.on("response", (h) => {
+      httpStatus = Number(h[":status"]);
+      take(h);
+    });
+    stream.on("trailers", take);
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", reject);
+    stream.on("close", () => {
+      session.close();
+      const data = Buffer.concat(chunks);
+      const message = data.length >= 5 ? data.subarray(5, 5 + data.readUInt32BE(1)) : Buffer.alloc(0);
+      resolve({ httpStatus, grpcStatus, grpcMessage, message });
+    });
+    stream.end(body);
+  });
+}
