@@ -80,14 +80,14 @@ runMain(async () => {
 
   const cases: Record<string, { call: () => Promise<unknown>; net: boolean }> = {
     baseline: { call: chained([]), net: false },
-    logging: { call: chained([loggingInterceptor]), net: true },
+    logging: { call: chained([loggingInterceptor(logger)]), net: true },
     errors: { call: chained([errorInterceptor]), net: true },
     deadline: { call: chained([deadlineInterceptor(DEFAULT_DEADLINES)]), net: true },
     auth: { call: chained([select(authRequired, authInterceptor(verifier))]), net: true },
-    "whole chain": { call: chained(orderlyInterceptors({ verifier })), net: true },
+    "whole chain": { call: chained(orderlyInterceptors({ logger, verifier })), net: true },
     // The kit refuses to run a protected handler without a caller, so this row sets one without verifying anything.
     "kit call, no interceptors": { call: viaKit([presetCaller]), net: false },
-    "kit call, whole chain": { call: viaKit(orderlyInterceptors({ verifier })), net: false },
+    "kit call, whole chain": { call: viaKit(orderlyInterceptors({ logger, verifier })), net: false },
   };
 
   const raw: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));

@@ -1,4 +1,4 @@
-// One JSON line per call (pino): method, status code, duration, peer, request id (bound to ctx.logger) and caller. Never the token or the
+// One JSON line per call (pino): method, status code, duration, peer, request id and caller. Never the token or the
 // request body. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at error level, everything else at info.
 import { pino, type Logger, type LoggerOptions } from "pino";
 import { Code, OrderlyError } from "@orderly/clients";
@@ -17,8 +17,8 @@ export function createLogger(name: string, options: LoggerOptions = {}, destinat
   return destination ? pino(base, destination) : pino(base);
 }
 
-/** Logs the outcome of every call it wraps. */
-export const loggingInterceptor: Interceptor = (next) => async (request, ctx) => {
+/** Logs the outcome of every call it wraps to `logger` (the service's logger, not a per-call child). */
+export const loggingInterceptor = (logger: Logger): Interceptor => (next) => async (request, ctx) => {
   const started = performance.now();
   let code: number = Code.OK;
   let reason: string | undefined;
@@ -36,9 +36,10 @@ export const loggingInterceptor: Interceptor = (next) => async (request, ctx) =>
       reason,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       peer: ctx.peer,
+      requestId: ctx.requestId,
       caller: ctx.caller?.subject,
     };
-    if (SERVER_FAULTS.has(code)) ctx.logger.error(line, "call failed");
-    else ctx.logger.info(line, "call");
+    if (SERVER_FAULTS.has(code)) logger.error(line, "call failed");
+    else logger.info(line, "call");
   }
 };

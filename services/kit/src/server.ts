@@ -27,9 +27,9 @@ export interface OrderlyServerOptions {
  *   3. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
  *   4. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
  */
-export function orderlyInterceptors(options: Pick<OrderlyServerOptions, "verifier" | "deadlines">): Interceptor[] {
+export function orderlyInterceptors(options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines">): Interceptor[] {
   return [
-    loggingInterceptor,
+    loggingInterceptor(options.logger),
     errorInterceptor,
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier)),

@@ -73,7 +73,7 @@ function unaryCall(info: MethodInfo, handler: UnaryHandler, options: CallOptions
   const chain = compose(options.interceptors, (request, ctx) => handler(request, asHandlerContext(ctx)));
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const ctx = createContext(call, info, options.logger);
-    run(chain, call.request, ctx).then(
+    run(chain, call.request, ctx, call).then(
       (response) => {
         call.sendMetadata(ctx.responseMetadata);
         callback(null, response);
@@ -98,23 +98,32 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
     };
     const chain = compose(options.interceptors, pump);
     const ctx = createContext(call, info, options.logger);
-    run(chain, call.request, ctx).then(
+    run(chain, call.request, ctx, call).then(
       () => call.end(),
       (error: unknown) => call.emit("error", finalError(error, ctx).toServiceError()),
     );
   };
 }
 
-/** Runs the chain inside the call scope that outgoing Orderly client calls inherit. */
-function run(chain: Next, request: unknown, ctx: CallContext): Promise<unknown> {
+/**
+ * Runs the chain inside the call scope that outgoing Orderly client calls inherit, and stops listening for
+ * cancellation once it settles (grpc-js also emits "cancelled" after a call that finished normally).
+ */
+function run(chain: Next, request: unknown, ctx: CallContext, call: { off(event: "cancelled", fn: () => void): unknown }): Promise<unknown> {
   const scope = {
     get deadline() {
       return ctx.deadline;
     },
     signal: ctx.signal,
   };
-  return runInCallScope(scope, () => chain(request, ctx));
+  const settled = () => call.off("cancelled", cancellationOf.get(ctx)!);
+  const result = runInCallScope(scope, () => chain(request, ctx));
+  result.then(settled, settled);
+  return result;
 }
+
+// The "cancelled" listener of each call's context, so run() can remove it.
+const cancellationOf = new WeakMap<CallContext, () => void>();
 
 /** Errors escaping the chain are already OrderlyErrors; this is the backstop should an interceptor be missing. */
 function finalError(error: unknown, ctx: CallContext): OrderlyError {
@@ -131,12 +140,12 @@ function createContext(
   const responseMetadata = new Metadata();
   responseMetadata.set(REQUEST_ID_KEY, requestId);
   const controller = new AbortController();
-  call.once("cancelled", () =>
-    controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call")),
-  );
+  const onCancelled = () => controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
+  call.once("cancelled", onCancelled);
   const callerDeadline = call.getDeadline();
   const deadline = callerDeadline instanceof Date ? callerDeadline : Number.isFinite(callerDeadline) ? new Date(callerDeadline) : undefined;
-  return {
+  let callLogger: Logger | undefined;
+  const ctx: CallContext = {
     method,
     requestMetadata,
     responseMetadata,
@@ -145,9 +154,17 @@ function createContext(
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
     deadline,
-    logger: logger.child({ requestId }),
+    // A child logger costs an allocation and a serialization of its bindings: made only when a handler logs.
+    get logger() {
+      return (callLogger ??= logger.child({ requestId }));
+    },
+    set logger(value: Logger) {
+      callLogger = value;
+    },
     caller: undefined,
   };
+  cancellationOf.set(ctx, onCancelled);
+  return ctx;
 }
 
 /** Protected methods always run behind the auth interceptor; fail loudly if the chain was built without it. */

@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { DomainError } from "./domain/errors.js";
+import { cacheVerifiedTokens, DEFAULT_TOKEN_CACHE_SIZE } from "./token-cache.js";
 
 /** The shared secret used in development when no key is configured; never accepted when NODE_ENV=production. */
 export const DEV_JWT_SECRET = "orderly-development-secret-not-for-production";
@@ -29,6 +30,8 @@ export interface AuthConfig {
   /** How far `exp` and `nbf` may be off because of clock skew between machines; default 30. */
   readonly clockToleranceSeconds?: number;
   readonly key: KeySource;
+  /** Distinct verified tokens remembered until their exp (default 10,000); 0 verifies every call afresh. */
+  readonly cacheSize?: number;
 }
 
 /** What a valid token says about its bearer. */
@@ -65,7 +68,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     // A token without exp would never expire: refuse it.
     requiredClaims: ["exp"],
   };
-  return {
+  const verifier: TokenVerifier = {
     async verify(token) {
       let payload: JWTPayload;
       try {
@@ -76,6 +79,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       return claimsOf(payload);
     },
   };
+  return config.cacheSize === 0 ? verifier : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
 }
 
 /** The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret. */
