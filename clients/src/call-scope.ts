@@ -29,3 +29,8 @@ export function earliestDeadline(a: Date | undefined, b: Date | undefined): Date
   if (!b) return a;
   return a.getTime() <= b.getTime() ? a : b;
 }
+
+/** Runs fn outside any call scope: for work shared by several incoming calls, which none of them may cancel alone. */
+export function outsideCallScope<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

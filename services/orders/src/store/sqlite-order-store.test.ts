@@ -133,3 +133,20 @@ function readMigrations(path: string): { version: number; applied_at: number }[]
     db.close();
   }
 }
+
+describe("group commit", () => {
+  it("commits concurrent creates together; a failing one rolls back alone and the others land", async () => {
+    const store = await openSqliteOrderStore({ path: ":memory:" });
+    const records = Array.from({ length: 20 }, (_, i) => recordOf(`ord_g${i}`, `req-g${i}`));
+    // Same order id as record 0 under another request id: its insert fails inside the shared transaction.
+    const clash = recordOf("ord_g0", "req-clash");
+    const results = await Promise.allSettled([...records, clash].map((record) => store.create(record)));
+    expect(results.slice(0, 20).every((r) => r.status === "fulfilled" && r.value.kind === "created")).toBe(true);
+    expect(results[20]!.status).toBe("rejected");
+    expect(await store.findByRequestId("req-clash")).toBeUndefined();
+    const events = await store.eventsAfter(0, 100);
+    expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await store.list({ filter: {}, limit: 100 })).length).toBe(20);
+    await store.close();
+  });
+});
