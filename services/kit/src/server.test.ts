@@ -4,7 +4,8 @@ import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/clients";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
-import { UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
+import { StreamUsersResponse, UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
+import { Encoded } from "./service.js";
 import { DomainError } from "./domain/errors.js";
 import { failureOf as failure, startTestServer, testToken, type TestServer } from "./testing.js";
 
@@ -41,7 +42,13 @@ beforeAll(async () => {
           if (request.id === "deadline") return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
           return { user: user(request.id) };
         },
-        async *streamUsers(_request, ctx) {
+        async *streamUsers(request, ctx) {
+          if (request.filter?.emailContains === "pre-encoded") {
+            const bytes = StreamUsersResponse.encode({ user: user("usr_encoded") }).finish();
+            yield new Encoded<StreamUsersResponse>(Buffer.from(bytes));
+            yield { user: user("usr_plain") };
+            return;
+          }
           for (let i = 0; i < 100_000; i++) {
             streamed = i + 1;
             yield { user: user(`usr_${i}`) };
@@ -163,6 +170,14 @@ describe("deadlines and cancellation", () => {
     expect(received).toBe(5);
     // Backpressure: the server stopped producing soon after the client stopped reading.
     expect(streamed).toBeLessThan(1_000);
+  });
+});
+
+describe("pre-encoded stream messages", () => {
+  it("writes an Encoded message's bytes as they are, beside ordinary messages", async () => {
+    const ids: string[] = [];
+    for await (const u of admin.stream({ emailContains: "pre-encoded" })) ids.push(u.id);
+    expect(ids).toEqual(["usr_encoded", "usr_plain"]);
   });
 });
 

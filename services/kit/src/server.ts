@@ -9,7 +9,7 @@ import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
-import { bindService, type GeneratedService, type ServiceHandlers } from "./service.js";
+import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /** What an Orderly server needs. */
@@ -60,7 +60,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
     grpc,
     health,
     addService(definition, handlers) {
-      grpc.addService(definition as never, bindService(definition, handlers, { interceptors, logger: options.logger }));
+      grpc.addService(withPreEncoding(definition) as never, bindService(definition, handlers, { interceptors, logger: options.logger }));
       const path = Object.values(definition)[0]?.path ?? "";
       services.push(path.slice(1, path.lastIndexOf("/")));
     },

@@ -33,13 +33,34 @@ export type GeneratedService = Record<string, GeneratedMethod>;
 type RequestOf<M> = M extends { requestDeserialize: (bytes: Buffer) => infer I } ? I : never;
 type ResponseOf<M> = M extends { responseSerialize: (value: infer O) => Buffer } ? O : never;
 
+/**
+ * A response message serialized ahead of time. A streaming handler that sends the same message to many streams (a
+ * fan-out) encodes it once and yields this, instead of having every stream encode it again.
+ */
+export class Encoded<T = unknown> {
+  /** The bytes of a message of type T. */
+  constructor(readonly bytes: Buffer, readonly _type?: T) {}
+}
+
 /** The handler of a method: a promise for unary methods, an async iterable for server-streaming ones. */
 export type HandlerOf<M> = M extends { responseStream: true }
-  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<ResponseOf<M>>
+  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<ResponseOf<M> | Encoded<ResponseOf<M>>>
   : (request: RequestOf<M>, ctx: HandlerContext) => Promise<ResponseOf<M>>;
 
 /** A typed implementation of a generated service: one handler per method, nothing from grpc-js in sight. */
 export type ServiceHandlers<S extends GeneratedService> = { [K in keyof S]: HandlerOf<S[K]> };
+
+/** The definition to register with grpc-js: server streams also accept Encoded messages, written as they are. */
+export function withPreEncoding<S extends GeneratedService>(definition: S): S {
+  const copy: Record<string, GeneratedMethod> = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const serialize = method.responseSerialize as (value: unknown) => Buffer;
+    copy[key] = method.responseStream
+      ? { ...method, responseSerialize: ((value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value))) as never }
+      : method;
+  }
+  return copy as S;
+}
 
 /** Turns typed handlers into a grpc-js implementation that runs every call through the interceptors. */
 export function bindService<S extends GeneratedService>(

@@ -1,12 +1,26 @@
 // OrderService over gRPC: a thin adapter from the generated contract to the Orders domain service and the watch.
 // Rules live in the domain; auth, deadlines, errors and logging live in the kit's interceptors.
-import type { ServiceHandlers } from "@orderly/kit";
-import { pageSizeOf, type PageTokens } from "@orderly/kit";
+import { Encoded, pageSizeOf, type PageTokens, type ServiceHandlers } from "@orderly/kit";
 import { invalidArgument } from "@orderly/kit/domain";
-import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
+import { OrderServiceService, WatchOrdersResponse } from "@orderly/proto/orderly/order/v1/order_service";
+import type { OrderEvent } from "../domain/model.js";
 import type { Orders } from "../domain/order-service.js";
 import { watchOrders, type WatchDeps } from "../domain/watch.js";
 import { addressFromProto, eventToProto, filterFromProto, itemFromProto, newOrderFromProto, orderToProto } from "./order-mapping.js";
+
+// A live event reaches every watcher as the same object (the feed reads it once), so it is mapped and encoded once for
+// all of them rather than once per stream.
+const encodedEvents = new WeakMap<OrderEvent, Encoded<WatchOrdersResponse>>();
+
+function encodedEvent(event: OrderEvent): Encoded<WatchOrdersResponse> {
+  let encoded = encodedEvents.get(event);
+  if (!encoded) {
+    const bytes = WatchOrdersResponse.encode({ kind: { $case: "event", value: eventToProto(event) } }).finish();
+    encoded = new Encoded(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    encodedEvents.set(event, encoded);
+  }
+  return encoded;
+}
 
 /** The OrderService handlers over an Orders domain service and the watch machinery. */
 export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: PageTokens): ServiceHandlers<typeof OrderServiceService> {
@@ -73,7 +87,7 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
         ctx.signal,
       );
       for await (const item of items) {
-        if (item.kind === "event") yield { kind: { $case: "event" as const, value: eventToProto(item.event) } };
+        if (item.kind === "event") yield encodedEvent(item.event);
         else if (item.kind === "sync") yield { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
         else yield { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
       }
