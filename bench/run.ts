@@ -8,7 +8,8 @@ import { testToken } from "@orderly/kit/testing";
 import { testAuthEnv } from "../test/support/service-process.js";
 import { seedUsers } from "./lib/fixture.js";
 import { requireH2load } from "./lib/h2load.js";
-import { PINNING, pinRunner, REPO_ROOT, serverProfiling } from "./lib/processes.js";
+import { bundle, SERVICES } from "../services/build.js";
+import { BUNDLE_DIR, PINNING, pinRunner, REPO_ROOT, serverProfiling } from "./lib/processes.js";
 import { parseOptions, type Options, type SuiteName } from "./lib/profile.js";
 import { procAvailable } from "./lib/proc-stats.js";
 import { renderTable, type SuiteReport } from "./lib/report.js";
@@ -40,6 +41,12 @@ async function main(options: Options): Promise<number> {
     serverProfiling.dir = ensureDir(join(RESULTS_DIR, "profiles"));
     progress(`CPU profiles of the servers go to ${serverProfiling.dir}/ (figures are slower while profiling; summarise with tsx bench/profile-summary.ts)`);
   }
+  // Servers run as shipped: bundles on plain node (npm run build), the baseline bundled the same way.
+  progress("bundling the servers (npm run build, plus the bare baseline)");
+  await Promise.all([
+    ...SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, join(BUNDLE_DIR, `${service}.mjs`))),
+    bundle("bench/servers/bare-users.ts", join(BUNDLE_DIR, "bare-users.mjs")),
+  ]);
   const workDir = mkdtempSync(join(tmpdir(), "orderly-bench-"));
   try {
     const usersDataDir = join(workDir, "users");

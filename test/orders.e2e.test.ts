@@ -1,11 +1,15 @@
-// Both services as their own processes (as `npm start` runs them): OrderService checks users by calling UserService
-// over the network with its own service identity. With UserService stopped, CreateOrder fails fast with UNAVAILABLE
+// Both services as their own processes, as `npm start` runs them: the bundles `npm run build` makes, on plain node.
+// OrderService checks users by calling UserService over the network with its own service identity. With UserService stopped, CreateOrder fails fast with UNAVAILABLE
 // and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, OrderState, type OrderClient, type UserClient } from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { bundle } from "../services/build.js";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
+let dist: string;
 let users: ServiceProcess;
 let orders: ServiceProcess;
 let userAdmin: UserClient;
@@ -14,8 +18,12 @@ const dataDir = tempDataDir();
 const address = { recipient: "Grace Hopper", line1: "1 Navy Way", city: "Arlington", postalCode: "22201", countryCode: "US" };
 
 beforeAll(async () => {
-  users = await startServiceProcess("services/users/src/main.ts", { ...testAuthEnv(), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
-  orders = await startServiceProcess("services/orders/src/main.ts", {
+  // Inside the repository, so the bundles' external packages resolve from node_modules as they do for npm start.
+  mkdirSync("dist", { recursive: true });
+  dist = mkdtempSync(join("dist", "e2e-"));
+  await Promise.all(["users", "orders"].map((s) => bundle(`services/${s}/src/main.ts`, join(dist, `${s}.mjs`))));
+  users = await startServiceProcess(join(dist, "users.mjs"), { ...testAuthEnv(), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
+  orders = await startServiceProcess(join(dist, "orders.mjs"), {
     ...testAuthEnv(),
     ORDERS_ADDRESS: "127.0.0.1:0",
     USERS_TARGET: users.address,
@@ -26,10 +34,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  userAdmin.close();
-  orderAdmin.close();
-  await orders.stop();
-  await users.stop();
+  userAdmin?.close();
+  orderAdmin?.close();
+  await orders?.stop();
+  await users?.stop();
+  if (dist) rmSync(dist, { recursive: true, force: true });
 });
 
 describe("OrderService and UserService as processes", () => {

@@ -32,8 +32,12 @@ export function pinRunner(): void {
 /** When set, every server process writes V8 CPU profiles into a subdirectory of this (named after its log file). */
 export const serverProfiling: { dir: string | undefined } = { dir: undefined };
 
+/** Where run.ts puts the bundled servers (plain node, no tsx loader: what `npm start` runs). */
+export const BUNDLE_DIR = resolve(REPO_ROOT, "bench/results/dist");
+
 function command(core: string | undefined, entry: string, nodeFlags: readonly string[] = []): [string, string[]] {
-  const node = [...nodeFlags, "--import", "tsx", resolve(REPO_ROOT, entry)];
+  // Bundles (.mjs) run on plain node, as shipped; TypeScript entries need tsx.
+  const node = entry.endsWith(".mjs") ? [...nodeFlags, resolve(REPO_ROOT, entry)] : [...nodeFlags, "--import", "tsx", resolve(REPO_ROOT, entry)];
   return core ? ["taskset", ["-c", core, process.execPath, ...node]] : [process.execPath, node];
 }
 

@@ -25,9 +25,9 @@ export interface SuiteContext {
 
 const COMMON_ENV = { SHUTDOWN_GRACE_MS: "2000" };
 
-/** The real UserService process (services/users/src/main.ts) on the seeded data. */
+/** The real UserService process (services/users/src/main.ts, bundled as npm run build does) on the seeded data. */
 export function startUsers(ctx: SuiteContext, logName: string): Promise<RunningServer> {
-  return startServer("users", "services/users/src/main.ts", {
+  return startServer("users", "bench/results/dist/users.mjs", {
     ...ctx.authEnv,
     ...COMMON_ENV,
     DATA_DIR: ctx.usersDataDir,
@@ -35,10 +35,10 @@ export function startUsers(ctx: SuiteContext, logName: string): Promise<RunningS
   }, join(ctx.logDir, `${logName}.log`));
 }
 
-/** The real OrderService process (services/orders/src/main.ts) on a fresh data directory, calling `users`. */
+/** The real OrderService process (services/orders/src/main.ts, bundled) on a fresh data directory, calling `users`. */
 export function startOrders(ctx: SuiteContext, users: RunningServer, logName: string): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(ctx.workDir, "orders-"));
-  return startServer("orders", "services/orders/src/main.ts", {
+  return startServer("orders", "bench/results/dist/orders.mjs", {
     ...ctx.authEnv,
     ...COMMON_ENV,
     DATA_DIR: dataDir,
@@ -47,9 +47,9 @@ export function startOrders(ctx: SuiteContext, users: RunningServer, logName: st
   }, join(ctx.logDir, `${logName}.log`));
 }
 
-/** The bare grpc-js baseline (bench/servers/bare-users.ts). */
+/** The bare grpc-js baseline (bench/servers/bare-users.ts, bundled the same way). */
 export function startBareUsers(ctx: SuiteContext, logName: string, streamUsers: number): Promise<RunningServer> {
-  return startServer("bare", "bench/servers/bare-users.ts", { BARE_STREAM_USERS: String(streamUsers) }, join(ctx.logDir, `${logName}.log`));
+  return startServer("bare", "bench/results/dist/bare-users.mjs", { BARE_STREAM_USERS: String(streamUsers) }, join(ctx.logDir, `${logName}.log`));
 }
 
 /** Counts the per-call log lines of an Orderly process by status code (read after it stopped, so all are flushed). */

@@ -31,9 +31,10 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "orderly-e2e-"));
 }
 
-/** Runs `tsx <entry>` with env and resolves once it logs "listening". */
+/** Runs `entry` (a TypeScript main under tsx, or a built .mjs bundle on plain node) and resolves once it logs "listening". */
 export async function startServiceProcess(entry: string, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const args = entry.endsWith(".mjs") ? ["--enable-source-maps", entry] : ["--import", "tsx", entry];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

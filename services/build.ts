@@ -1,0 +1,43 @@
+// `npm run build`: each service's main.ts bundled with esbuild into dist/<service>.mjs, so production runs plain
+// `node` (npm start) without tsx's loader thread (about 30 MB of RSS) or on-the-fly compilation. Our own workspace
+// packages (@orderly/*) are bundled; every other package stays external and loads from node_modules, so native and
+// file-reading modules (better-sqlite3, grpc-health-check's proto files) work as installed. The descriptor set the
+// services read is copied beside the bundles.
+import { copyFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build, type Plugin } from "esbuild";
+
+/** The services `npm run build` bundles, as dist/<name>.mjs. */
+export const SERVICES = ["users", "orders"] as const;
+
+const externalPackages: Plugin = {
+  name: "external-packages",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@orderly/") ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+/** Bundles one TypeScript entry point into an ESM file runnable by plain node, with the descriptor set beside it. */
+export async function bundle(entry: string, outfile: string): Promise<void> {
+  mkdirSync(join(dirname(outfile), "gen"), { recursive: true });
+  copyFileSync("proto/gen/orderly.binpb", join(dirname(outfile), "gen", "orderly.binpb"));
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    plugins: [externalPackages],
+    logLevel: "warning",
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await Promise.all(SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, `dist/${service}.mjs`)));
+  console.log(`built ${SERVICES.map((s) => `dist/${s}.mjs`).join(", ")}`);
+}
