@@ -43,6 +43,12 @@ beforeAll(async () => {
           return { user: user(request.id) };
         },
         async *streamUsers(request, ctx) {
+          if (request.filter?.emailContains === "batched") {
+            yield [{ user: user("usr_b1") }, { user: user("usr_b2") }];
+            yield { user: user("usr_b3") };
+            yield [];
+            return;
+          }
           if (request.filter?.emailContains === "pre-encoded") {
             const bytes = StreamUsersResponse.encode({ user: user("usr_encoded") }).finish();
             yield new Encoded<StreamUsersResponse>(Buffer.from(bytes));
@@ -170,6 +176,14 @@ describe("deadlines and cancellation", () => {
     expect(received).toBe(5);
     // Backpressure: the server stopped producing soon after the client stopped reading.
     expect(streamed).toBeLessThan(1_000);
+  });
+});
+
+describe("batched stream messages", () => {
+  it("writes each message of a yielded array, in order, beside single messages", async () => {
+    const ids: string[] = [];
+    for await (const u of admin.stream({ emailContains: "batched" })) ids.push(u.id);
+    expect(ids).toEqual(["usr_b1", "usr_b2", "usr_b3"]);
   });
 });
 

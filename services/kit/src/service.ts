@@ -42,9 +42,16 @@ export class Encoded<T = unknown> {
   constructor(readonly bytes: Buffer, readonly _type?: T) {}
 }
 
-/** The handler of a method: a promise for unary methods, an async iterable for server-streaming ones. */
+/** What a server-streaming handler yields: a message, a pre-encoded one, or a batch of them written in one go. */
+export type StreamItem<T> = T | Encoded<T> | readonly (T | Encoded<T>)[];
+
+/**
+ * The handler of a method: a promise for unary methods, an async iterable for server-streaming ones. A streaming
+ * handler may yield arrays: each is written in a plain loop (pausing only when the client pushes back), which spares
+ * one async step per message when the messages come in batches anyway (e.g. a store's keyset pages).
+ */
 export type HandlerOf<M> = M extends { responseStream: true }
-  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<ResponseOf<M> | Encoded<ResponseOf<M>>>
+  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<StreamItem<ResponseOf<M>>>
   : (request: RequestOf<M>, ctx: HandlerContext) => Promise<ResponseOf<M>>;
 
 /** A typed implementation of a generated service: one handler per method, nothing from grpc-js in sight. */
@@ -112,9 +119,13 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
     const pump: Next = async (request, ctx) => {
       const messages = handler(request, asHandlerContext(ctx));
       call.sendMetadata(ctx.responseMetadata);
-      for await (const message of messages) {
+      for await (const item of messages) {
         ctx.signal.throwIfAborted();
-        if (!call.write(message)) await drained(call, ctx.signal);
+        if (!Array.isArray(item)) {
+          if (!call.write(item)) await drained(call, ctx.signal);
+          continue;
+        }
+        for (const message of item) if (!call.write(message)) await drained(call, ctx.signal);
       }
     };
     const chain = compose(options.interceptors, pump);

@@ -117,9 +117,9 @@ export class Users {
     return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
   }
 
-  /** Every matching user in id order, read lazily in batches; an owner-scoped caller sees at most themselves. */
-  stream(filter: UserFilter, access: Access, signal?: AbortSignal): AsyncIterable<User> {
-    return this.store.scan(filter, { ownerId: ownerOf(access) }, signal);
+  /** Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most themselves. */
+  stream(filter: UserFilter, access: Access, signal?: AbortSignal): AsyncIterable<readonly User[]> {
+    return this.store.scanBatches(filter, { ownerId: ownerOf(access) }, signal);
   }
 
   /**

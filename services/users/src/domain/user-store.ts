@@ -53,11 +53,12 @@ export interface UserStore {
   /** Up to `limit` users matching the query, ordered by id ascending, strictly after `afterId`. */
   list(query: UserListQuery, signal?: AbortSignal): Promise<User[]>;
   /**
-   * Every matching user in id order, read in keyset batches (`WHERE id > ? ORDER BY id LIMIT ?`). The next batch is
-   * read only when the consumer asks for more, so a slow consumer holds at most one batch and abandoning the iterator
-   * stops the reads. Rows written after the scan started appear if their id is beyond the scan's position.
+   * Every matching user in id order, as the keyset batches it reads (`WHERE id > ? ORDER BY id LIMIT ?`): whole
+   * batches, so a consumer pays one async step per batch rather than per row. The next batch is read only when the
+   * consumer asks for more, so a slow consumer holds at most one batch and abandoning the iterator stops the reads.
+   * Rows written after the scan started appear if their id is beyond the scan's position. Empty batches are not sent.
    */
-  scan(filter: UserFilter, options?: UserScanOptions, signal?: AbortSignal): AsyncIterable<User>;
+  scanBatches(filter: UserFilter, options?: UserScanOptions, signal?: AbortSignal): AsyncIterable<readonly User[]>;
   /**
    * Compare-and-set: writes `user`'s email, profile, updateTime and etag only if the stored etag equals
    * `expectedEtag`. Resolves to the stored user, or undefined when the etag differs or the user is gone; rejects with

@@ -8,7 +8,8 @@ export function userToProto(user: User): ProtoUser {
   return {
     id: user.id,
     email: user.email,
-    profile: { ...user.profile, preferences: { ...user.profile.preferences } },
+    // The domain's Profile has the wire shape, and every read hands out fresh objects: no copy needed.
+    profile: user.profile,
     createTime: user.createTime,
     updateTime: user.updateTime,
     etag: user.etag,

@@ -104,7 +104,7 @@ describePostgres("postgres user store", () => {
           ["get", () => store.get("usr_1")],
           ["getMany", () => store.getMany(["usr_1"])],
           ["list", () => store.list({ filter: {}, limit: 5 })],
-          ["scan", async () => { for await (const _ of store.scan({})) { /* drain */ } }],
+          ["scanBatches", async () => { for await (const _ of store.scanBatches({})) { /* drain */ } }],
           ["update", () => store.update({ ...user, etag: "e-new" }, user.etag)],
           ["delete", () => store.delete("usr_1", undefined)],
         ];

@@ -107,7 +107,7 @@ class PostgresUserStore implements UserStore {
     return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(toUser);
   }
 
-  async *scan(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<User> {
+  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
@@ -115,11 +115,9 @@ class PostgresUserStore implements UserStore {
       // A keyset query per batch rather than a cursor: no connection or transaction is held while the consumer is slow.
       const rows = await this.page(filter, afterId, options.ownerId, batchSize, signal);
       options.onBatch?.(rows.length);
-      for (const row of rows) {
-        // The consumer may be slow; re-check so a cancelled stream stops at the next row, not the next batch.
-        throwIfAborted(signal);
-        yield toUser(row);
-      }
+      // The consumer may be slow; re-check so a cancelled stream stops before handing out another batch.
+      throwIfAborted(signal);
+      if (rows.length > 0) yield rows.map(toUser);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) return;
       afterId = last.id;

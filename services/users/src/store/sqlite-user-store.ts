@@ -132,7 +132,7 @@ class SqliteUserStore implements UserStore {
     return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(toUser);
   }
 
-  async *scan(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<User> {
+  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
@@ -140,11 +140,9 @@ class SqliteUserStore implements UserStore {
       throwIfAborted(signal);
       const rows = this.page(filter, afterId, options.ownerId, batchSize);
       options.onBatch?.(rows.length);
-      for (const row of rows) {
-        // The consumer may be slow; re-check so a cancelled stream stops at the next row, not the next batch.
-        throwIfAborted(signal);
-        yield toUser(row);
-      }
+      // The consumer may be slow; re-check so a cancelled stream stops before handing out another batch.
+      throwIfAborted(signal);
+      if (rows.length > 0) yield rows.map(toUser);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) return;
       afterId = last.id;

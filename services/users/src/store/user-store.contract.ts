@@ -27,6 +27,11 @@ function tricky(): Record<string, string> {
   return Object.fromEntries([["__proto__", "x"], ["é ✓", "😀"]]);
 }
 
+/** The rows of a batched scan, one at a time (pulling batches lazily, as a consumer would). */
+async function* rowsOf<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
+}
+
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
@@ -143,7 +148,7 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
         // Inserted in a scrambled order so insertion order cannot pass for id order.
         for (let i = 0; i < total; i++) await store.create(recordOf((i * 7919) % total));
         const batches: number[] = [];
-        const ids = (await collect(store.scan({}, { batchSize: 100, onBatch: (rows) => batches.push(rows) }))).map((u) => u.id);
+        const ids = (await collect(rowsOf(store.scanBatches({}, { batchSize: 100, onBatch: (rows) => batches.push(rows) })))).map((u) => u.id);
         expect(ids).toHaveLength(total);
         expect(ids).toEqual(Array.from({ length: total }, (_, n) => idOf(n)));
         expect(batches).toEqual([...Array<number>(12).fill(100), 34]);
@@ -152,7 +157,7 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
       it("uses batches of at most 500 rows by default", async () => {
         for (let n = 0; n < 1100; n++) await store.create(recordOf(n));
         const batches: number[] = [];
-        expect(await collect(store.scan({}, { onBatch: (rows) => batches.push(rows) }))).toHaveLength(1100);
+        expect(await collect(rowsOf(store.scanBatches({}, { onBatch: (rows) => batches.push(rows) })))).toHaveLength(1100);
         expect(batches).toEqual([500, 500, 100]);
       });
 
@@ -160,7 +165,7 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
         for (let n = 0; n < 1000; n++) await store.create(recordOf(n));
         const batches: number[] = [];
         const seen: string[] = [];
-        for await (const user of store.scan({}, { batchSize: 100, onBatch: (rows) => batches.push(rows) })) {
+        for await (const user of rowsOf(store.scanBatches({}, { batchSize: 100, onBatch: (rows) => batches.push(rows) }))) {
           seen.push(user.id);
           if (seen.length === 5) break;
         }
@@ -171,7 +176,7 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
 
       it("reads the next batch only when asked, so rows written meanwhile beyond its position appear", async () => {
         await seed(1, 2, 3, 4, 5, 6);
-        const iterator = store.scan({}, { batchSize: 2 })[Symbol.asyncIterator]();
+        const iterator = rowsOf(store.scanBatches({}, { batchSize: 2 }))[Symbol.asyncIterator]();
         expect((await iterator.next()).value?.id).toBe(idOf(1));
         // Rows 5 and beyond lie past the current batch and one read-ahead batch, so no lazy store has read them yet.
         await store.create(recordOf(9));
@@ -183,24 +188,25 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
 
       it("applies the filter and ownerId", async () => {
         for (let n = 0; n < 30; n++) await store.create(recordOf(n, { email: n % 3 === 0 ? `fizz${n}@example.com` : `user${n}@example.com` }));
-        const fizz = await collect(store.scan({ emailContains: "FIZZ" }, { batchSize: 4 }));
+        const fizz = await collect(rowsOf(store.scanBatches({ emailContains: "FIZZ" }, { batchSize: 4 })));
         expect(fizz.map((u) => u.id)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map(idOf));
-        expect((await collect(store.scan({}, { ownerId: idOf(7), batchSize: 4 }))).map((u) => u.id)).toEqual([idOf(7)]);
-        expect(await collect(store.scan({ emailContains: "fizz" }, { ownerId: idOf(7) }))).toEqual([]);
+        expect((await collect(rowsOf(store.scanBatches({}, { ownerId: idOf(7), batchSize: 4 })))).map((u) => u.id)).toEqual([idOf(7)]);
+        expect(await collect(rowsOf(store.scanBatches({ emailContains: "fizz" }, { ownerId: idOf(7) })))).toEqual([]);
       });
 
-      it("stops when the signal fires mid-scan", async () => {
+      it("stops at the next batch when the signal fires mid-scan", async () => {
         await seed(1, 2, 3, 4, 5);
         const controller = new AbortController();
         const seen: string[] = [];
         const run = (async () => {
-          for await (const user of store.scan({}, { batchSize: 2 }, controller.signal)) {
+          for await (const user of rowsOf(store.scanBatches({}, { batchSize: 2 }, controller.signal))) {
             seen.push(user.id);
             if (seen.length === 3) controller.abort(new Error("deadline"));
           }
         })();
         await expect(run).rejects.toThrow("deadline");
-        expect(seen).toEqual([idOf(1), idOf(2), idOf(3)]);
+        // The batch already handed out ([3, 4]) is the consumer's; the store hands out no further batch (5).
+        expect(seen).toEqual([idOf(1), idOf(2), idOf(3), idOf(4)]);
       });
     });
 
@@ -264,7 +270,7 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
         await expect(store.getMany([idOf(1)], signal)).rejects.toThrow("caller went away");
         await expect(store.getMany([], signal)).rejects.toThrow("caller went away");
         await expect(store.list({ filter: {}, limit: 5 }, signal)).rejects.toThrow("caller went away");
-        await expect(collect(store.scan({}, {}, signal))).rejects.toThrow("caller went away");
+        await expect(collect(rowsOf(store.scanBatches({}, {}, signal)))).rejects.toThrow("caller went away");
         await expect(store.update({ ...u1!, etag: "e2" }, "etag-1", signal)).rejects.toThrow("caller went away");
         await expect(store.delete(idOf(1), undefined, signal)).rejects.toThrow("caller went away");
         expect(await store.get(idOf(2))).toBeUndefined();
