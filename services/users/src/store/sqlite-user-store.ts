@@ -4,7 +4,7 @@
 import Database from "better-sqlite3";
 import { openSqliteDatabase } from "@orderly/kit/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
-import { copyProfile, type User, type UserFilter } from "../domain/model.js";
+import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
 import {
   DEFAULT_SCAN_BATCH_SIZE,
@@ -200,12 +200,13 @@ function toUser(row: UserRow): User {
   return {
     id: row.id,
     email: row.email,
-    profile: copyProfile({
+    profile: {
       firstName: row.first_name,
       lastName: row.last_name,
       avatarUrl: row.avatar_url,
+      // JSON.parse defines own properties, so a "__proto__" key stays data: no defensive copy needed per row.
       preferences: JSON.parse(row.preferences) as Record<string, string>,
-    }),
+    },
     createTime: new Date(row.create_time),
     updateTime: new Date(row.update_time),
     etag: row.etag,
