@@ -100,8 +100,8 @@ type CallOptions = { interceptors: readonly Interceptor[]; logger: Logger };
 function unaryCall(info: MethodInfo, handler: UnaryHandler, options: CallOptions) {
   const chain = compose(options.interceptors, (request, ctx) => handler(request, asHandlerContext(ctx)));
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const ctx = createContext(call, info, options.logger);
-    run(chain, call.request, ctx, call).then(
+    const { ctx, detach } = createContext(call, info, options.logger);
+    run(chain, call.request, ctx, detach).then(
       (response) => {
         call.sendMetadata(ctx.responseMetadata);
         callback(null, response);
@@ -129,8 +129,8 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
       }
     };
     const chain = compose(options.interceptors, pump);
-    const ctx = createContext(call, info, options.logger);
-    run(chain, call.request, ctx, call).then(
+    const { ctx, detach } = createContext(call, info, options.logger);
+    run(chain, call.request, ctx, detach).then(
       () => call.end(),
       (error: unknown) => call.emit("error", finalError(error, ctx).toServiceError()),
     );
@@ -138,24 +138,20 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
 }
 
 /**
- * Runs the chain inside the call scope that outgoing Orderly client calls inherit, and stops listening for
- * cancellation once it settles (grpc-js also emits "cancelled" after a call that finished normally).
+ * Runs the chain inside the call scope that outgoing Orderly client calls inherit, and detaches the call's
+ * cancellation listener once it settles (grpc-js also emits "cancelled" after a call that finished normally).
  */
-function run(chain: Next, request: unknown, ctx: CallContext, call: { off(event: "cancelled", fn: () => void): unknown }): Promise<unknown> {
+function run(chain: Next, request: unknown, ctx: CallContext, detach: () => void): Promise<unknown> {
   const scope = {
     get deadline() {
       return ctx.deadline;
     },
     signal: ctx.signal,
   };
-  const settled = () => call.off("cancelled", cancellationOf.get(ctx)!);
   const result = runInCallScope(scope, () => chain(request, ctx));
-  result.then(settled, settled);
+  result.then(detach, detach);
   return result;
 }
-
-// The "cancelled" listener of each call's context, so run() can remove it.
-const cancellationOf = new WeakMap<CallContext, () => void>();
 
 /** Errors escaping the chain are already OrderlyErrors; this is the backstop should an interceptor be missing. */
 function finalError(error: unknown, ctx: CallContext): OrderlyError {
@@ -166,7 +162,7 @@ function createContext(
   call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
   method: MethodInfo,
   logger: Logger,
-): CallContext {
+): { ctx: CallContext; detach: () => void } {
   const requestMetadata: Metadata = call.metadata;
   const requestId = requestIdOf(requestMetadata);
   const responseMetadata = new Metadata();
@@ -195,8 +191,7 @@ function createContext(
     },
     caller: undefined,
   };
-  cancellationOf.set(ctx, onCancelled);
-  return ctx;
+  return { ctx, detach: () => call.off("cancelled", onCancelled) };
 }
 
 /** Protected methods always run behind the auth interceptor; fail loudly if the chain was built without it. */
