@@ -22,6 +22,21 @@ function encodedEvent(event: OrderEvent): Encoded<WatchOrdersResponse> {
   return encoded;
 }
 
+/** `source` with `map` applied to each item; closing it closes `source`. */
+function mapAsync<T, U>(source: AsyncIterator<T> & AsyncIterable<T>, map: (item: T) => U): AsyncIterableIterator<U> {
+  return {
+    next: () =>
+      source.next().then((result): IteratorResult<U> => (result.done ? { done: true, value: undefined } : { done: false, value: map(result.value) })),
+    return: async (): Promise<IteratorResult<U>> => {
+      await source.return?.(undefined);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** The OrderService handlers over an Orders domain service and the watch machinery. */
 export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: PageTokens): ServiceHandlers<typeof OrderServiceService> {
   const transition = (move: "confirm" | "ship" | "deliver" | "cancel") =>
@@ -78,7 +93,7 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       return { events: page.events.map(eventToProto), nextPageToken: page.hasMore && last ? pageTokens.encode(String(last.revision), scope) : "" };
     },
 
-    async *watchOrders(request, ctx) {
+    watchOrders(request, ctx) {
       if (request.sinceRevision < 0n) throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
       const items = watchOrders(
         watch,
@@ -86,11 +101,12 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
         ctx.caller.access,
         ctx.signal,
       );
-      for await (const item of items) {
-        if (item.kind === "event") yield encodedEvent(item.event);
-        else if (item.kind === "sync") yield { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
-        else yield { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
-      }
+      // A mapping iterator, not a second async generator: one async step per delivery fewer on the fan-out's hot path.
+      return mapAsync(items, (item) => {
+        if (item.kind === "event") return encodedEvent(item.event);
+        if (item.kind === "sync") return { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
+        return { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
+      });
     },
   };
 }
