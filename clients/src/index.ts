@@ -20,4 +20,4 @@ export type { ClientOptions, CallOptions } from "./transport.js";
 export type { RetryOptions } from "./service-config.js";
 export { OrderlyError, Code } from "./orderly-error.js";
 export type { ErrorDetails } from "./rich-status.js";
-export { runInCallScope, currentCallScope, outsideCallScope, earliestDeadline, type CallScope } from "./call-scope.js";
+export { runInCallScope, currentCallScope, outsideCallScope, type CallScope } from "./call-scope.js";

@@ -17,7 +17,7 @@ import {
   type UpdateOrderResponse,
 } from "@orderly/proto/orderly/order/v1/order_service";
 import { Code, OrderlyError } from "./orderly-error.js";
-import { Transport, type CallOptions, type ClientOptions } from "./transport.js";
+import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export { OrderState, OrderEventType };
 export type { Order, OrderEvent, LineItem, ShippingAddress, OrderFilter };
@@ -134,14 +134,8 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       return { order: response.order!, events: response.events };
     },
     list,
-    async *listAll(filter, call = {}) {
-      let pageToken = "";
-      do {
-        const page = await list({ filter, pageToken, ...(call.pageSize ? { pageSize: call.pageSize } : {}) }, call);
-        yield* page.items;
-        pageToken = page.nextPageToken;
-      } while (pageToken !== "");
-    },
+    listAll: (filter, call = {}) =>
+      allPages((pageToken) => list({ filter, pageToken, ...(call.pageSize ? { pageSize: call.pageSize } : {}) }, call)),
     async update(order, updateMask, call = {}) {
       const request = {
         order: Order.fromPartial({
@@ -167,17 +161,14 @@ export function createOrderClient(options: ClientOptions): OrderClient {
     async deliver(id, call = {}) {
       return (await transport.unary<DeliverOrderResponse>((md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
     },
-    async *events(orderId, call = {}) {
-      let pageToken = "";
-      do {
+    events: (orderId, call = {}) =>
+      allPages(async (pageToken) => {
         const response = await transport.unary<ListOrderEventsResponse>(
           (md, opts, cb) => grpc.listOrderEvents({ orderId, pageSize: call.pageSize ?? 0, pageToken }, md, opts, cb),
           call,
         );
-        yield* response.events;
-        pageToken = response.nextPageToken;
-      } while (pageToken !== "");
-    },
+        return { items: response.events, nextPageToken: response.nextPageToken };
+      }),
     watch(watchOptions = {}) {
       let lastRevision = watchOptions.sinceRevision ?? 0n;
       const reconnect = watchOptions.reconnect ?? true;

@@ -137,3 +137,14 @@ export class Transport<C extends Client> {
     return { metadata, grpcOptions, signal };
   }
 }
+
+/** Every item of a paged List method (AIP-158): fetches page after page, as the loop asks for more, until the
+ * server's next_page_token is empty. */
+export async function* allPages<T>(fetchPage: (pageToken: string) => Promise<{ items: readonly T[]; nextPageToken: string }>): AsyncGenerator<T> {
+  let pageToken = "";
+  do {
+    const page = await fetchPage(pageToken);
+    yield* page.items;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+}

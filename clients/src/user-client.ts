@@ -9,7 +9,7 @@ import {
   type UpdateUserResponse,
   type UserFilter,
 } from "@orderly/proto/orderly/user/v1/user_service";
-import { Transport, type CallOptions, type ClientOptions } from "./transport.js";
+import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export type { User, Profile, UserFilter };
 
@@ -84,14 +84,11 @@ export function createUserClient(options: ClientOptions): UserClient {
       return response.users;
     },
     list,
-    async *listAll(filter, call = {}) {
-      let pageToken = "";
-      do {
+    listAll: (filter, call = {}) =>
+      allPages(async (pageToken) => {
         const page = await list({ filter, pageToken, ...(call.pageSize ? { pageSize: call.pageSize } : {}) }, call);
-        yield* page.users;
-        pageToken = page.nextPageToken;
-      } while (pageToken !== "");
-    },
+        return { items: page.users, nextPageToken: page.nextPageToken };
+      }),
     async *stream(filter, call) {
       for await (const message of transport.serverStream(
         (md, opts) => grpc.streamUsers({ filter: filterOf(filter) }, md, opts),

@@ -14,10 +14,6 @@ export function methodsOf(serviceName: string): Map<string, MethodInfo> {
   return new Map(service.methods.map((method) => [pathOf(method), infoOf(method)]));
 }
 
-/** The IDEMPOTENT / NO_SIDE_EFFECTS methods of a service, by path: the only ones a client may retry blindly. */
-export function isSafeToRetry(method: DescMethod): boolean {
-  return method.idempotency !== 0;
-}
 
 function pathOf(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;

@@ -31,6 +31,12 @@ describe("page tokens", () => {
     expect(tokens.decode("", filter)).toBeUndefined();
   });
 
+  it("makes a next_page_token only when there is more and a cursor to resume after", () => {
+    expect(tokens.decode(tokens.next("usr_09", true, filter), filter)).toBe("usr_09");
+    expect(tokens.next("usr_09", false, filter)).toBe("");
+    expect(tokens.next(undefined, true, filter)).toBe("");
+  });
+
   it("rejects a changed filter", () => {
     const token = tokens.encode("usr_01", filter);
     expect(reasonOf(() => tokens.decode(token, { emailContains: "bob" }))).toBe(

@@ -23,6 +23,8 @@ export function pageSizeOf(requested: number): number {
 export interface PageTokens {
   /** A token that resumes after `cursor` for the given filter. */
   encode(cursor: string, filter: unknown): string;
+  /** A response's next_page_token: one resuming after the page's last cursor, or "" when there is nothing more. */
+  next(lastCursor: string | undefined, hasMore: boolean, filter: unknown): string;
   /** The cursor of a token, or undefined for "" (the first page); INVALID_ARGUMENT if forged or the filter changed. */
   decode(token: string, filter: unknown): string | undefined;
 }
@@ -31,11 +33,13 @@ export interface PageTokens {
 export function createPageTokens(secret: string = process.env.PAGE_TOKEN_SECRET ?? DEV_PAGE_TOKEN_SECRET): PageTokens {
   const sign = (payload: string) => createHmac("sha256", secret).update(payload).digest();
   const filterKey = (filter: unknown) => createHmac("sha256", secret).update(JSON.stringify(filter ?? {})).digest("base64url").slice(0, 16);
+  const encode = (cursor: string, filter: unknown): string => {
+    const payload = Buffer.from(JSON.stringify({ c: cursor, f: filterKey(filter) })).toString("base64url");
+    return `${payload}.${sign(payload).toString("base64url")}`;
+  };
   return {
-    encode(cursor, filter) {
-      const payload = Buffer.from(JSON.stringify({ c: cursor, f: filterKey(filter) })).toString("base64url");
-      return `${payload}.${sign(payload).toString("base64url")}`;
-    },
+    encode,
+    next: (lastCursor, hasMore, filter) => (hasMore && lastCursor !== undefined ? encode(lastCursor, filter) : ""),
     decode(token, filter) {
       if (token === "") return undefined;
       const [payload, signature, extra] = token.split(".");

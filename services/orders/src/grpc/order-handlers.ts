@@ -61,8 +61,7 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       const filter = filterFromProto(request.filter);
       const beforeId = pageTokens.decode(request.pageToken, filter);
       const page = await orders.list({ filter, limit, ...(beforeId ? { beforeId } : {}) }, ctx.caller.access, ctx.signal);
-      const last = page.orders.at(-1);
-      return { orders: page.orders.map(orderToProto), nextPageToken: page.hasMore && last ? pageTokens.encode(last.id, filter) : "" };
+      return { orders: page.orders.map(orderToProto), nextPageToken: pageTokens.next(page.orders.at(-1)?.id, page.hasMore, filter) };
     },
 
     async updateOrder(request, ctx) {
@@ -90,7 +89,7 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       const after = pageTokens.decode(request.pageToken, scope);
       const page = await orders.events(request.orderId, { afterRevision: after ? Number(after) : 0, limit }, ctx.caller.access, ctx.signal);
       const last = page.events.at(-1);
-      return { events: page.events.map(eventToProto), nextPageToken: page.hasMore && last ? pageTokens.encode(String(last.revision), scope) : "" };
+      return { events: page.events.map(eventToProto), nextPageToken: pageTokens.next(last && String(last.revision), page.hasMore, scope) };
     },
 
     watchOrders(request, ctx) {

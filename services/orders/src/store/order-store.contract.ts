@@ -53,6 +53,31 @@ function aborted(): AbortSignal {
   return controller.signal;
 }
 
+/** A CreateOrder record for store-specific tests beside the contract: order `id`, claimed by `requestId`. */
+export function orderRecord(id: string, requestId: string, overrides: Partial<Order> = {}, requestHash = "h"): CreateOrderRecord {
+  const order: Order = {
+    id,
+    userId: "usr_a",
+    items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 10_000n }],
+    totalMinor: 100_000_000n,
+    currencyCode: "EUR",
+    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
+    state: "PENDING",
+    createTime: FIXTURE_TIME,
+    updateTime: FIXTURE_TIME,
+    etag: `etag-${id}`,
+    ...overrides,
+  };
+  return {
+    order,
+    event: { orderId: id, userId: order.userId, type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: FIXTURE_TIME },
+    requestId,
+    requestHash,
+  };
+}
+
+const FIXTURE_TIME = new Date("2025-05-06T07:08:09.010Z");
+
 /** Registers the OrderStore contract for the store that `open` creates; each test gets a fresh, empty store. */
 export function describeOrderStoreContract(name: string, open: () => Promise<OrderStore>): void {
   describe(`OrderStore contract: ${name}`, () => {

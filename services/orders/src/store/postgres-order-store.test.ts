@@ -4,8 +4,8 @@ import { DomainError } from "@orderly/kit/domain";
 import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/kit/testing-postgres";
 import { EventFeed } from "../domain/event-feed.js";
 import type { NewOrderEvent, Order } from "../domain/model.js";
-import type { CreateOrderRecord, OrderStore } from "../domain/order-store.js";
-import { describeOrderStoreContract } from "./order-store.contract.js";
+import type { OrderStore } from "../domain/order-store.js";
+import { describeOrderStoreContract, orderRecord } from "./order-store.contract.js";
 import { listenForOrderEvents } from "./postgres-order-notifications.js";
 import { openPostgresOrderStore } from "./postgres-order-store.js";
 
@@ -22,27 +22,10 @@ afterAll(async () => {
 
 const T0 = new Date("2025-05-06T07:08:09.010Z");
 
-function recordOf(id: string, requestId: string, requestHash = "h"): CreateOrderRecord {
-  const order: Order = {
-    id,
-    userId: "usr_a",
-    items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 9_007_199_254_740_993n }],
-    // Not quantity x price: the store keeps whatever the domain computed, and this value is beyond 2^53.
-    totalMinor: 9_007_199_254_740_995n,
-    currencyCode: "EUR",
-    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
-    state: "PENDING",
-    createTime: T0,
-    updateTime: T0,
-    etag: `etag-${id}`,
-  };
-  return {
-    order,
-    event: { orderId: id, userId: "usr_a", type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: T0 },
-    requestId,
-    requestHash,
-  };
-}
+// Money beyond 2^53 must survive PostgreSQL's int8 (which pg hands back as text). Not quantity x price: the store keeps
+// whatever the domain computed.
+const BEYOND_2_53 = { items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 9_007_199_254_740_993n }], totalMinor: 9_007_199_254_740_995n };
+const recordOf = (id: string, requestId: string, requestHash = "h") => orderRecord(id, requestId, BEYOND_2_53, requestHash);
 
 function confirm(order: Order, etag: string): { order: Order; event: NewOrderEvent } {
   return {

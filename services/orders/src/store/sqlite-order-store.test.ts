@@ -3,9 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Order } from "../domain/model.js";
-import type { CreateOrderRecord } from "../domain/order-store.js";
-import { describeOrderStoreContract } from "./order-store.contract.js";
+import { describeOrderStoreContract, orderRecord } from "./order-store.contract.js";
 import { migrate, type Migration } from "@orderly/kit/sqlite";
 import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 import { openSqliteOrderStore } from "./sqlite-order-store.js";
@@ -24,28 +22,7 @@ afterAll(async () => {
 describeOrderStoreContract("sqlite file", async () => openSqliteOrderStore({ path: await tempPath() }));
 describeOrderStoreContract("sqlite :memory:", () => openSqliteOrderStore({ path: ":memory:" }));
 
-const T0 = new Date("2025-05-06T07:08:09.010Z");
-
-function recordOf(id: string, requestId: string): CreateOrderRecord {
-  const order: Order = {
-    id,
-    userId: "usr_a",
-    items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 10_000n }],
-    totalMinor: 100_000_000n,
-    currencyCode: "EUR",
-    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
-    state: "PENDING",
-    createTime: T0,
-    updateTime: T0,
-    etag: `etag-${id}`,
-  };
-  return {
-    order,
-    event: { orderId: id, userId: "usr_a", type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: T0 },
-    requestId,
-    requestHash: "h",
-  };
-}
+const recordOf = (id: string, requestId: string) => orderRecord(id, requestId);
 
 describe("sqlite order store on disk", () => {
   it("keeps orders, events and request ids across re-opens, and does not re-apply migrations", async () => {

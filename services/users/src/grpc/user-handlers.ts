@@ -29,11 +29,7 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
       const filter = filterFromProto(request.filter);
       const afterId = pageTokens.decode(request.pageToken, filter);
       const page = await users.list({ filter, limit, ...(afterId ? { afterId } : {}) }, ctx.caller.access, ctx.signal);
-      const last = page.users.at(-1);
-      return {
-        users: page.users.map(userToProto),
-        nextPageToken: page.hasMore && last ? pageTokens.encode(last.id, filter) : "",
-      };
+      return { users: page.users.map(userToProto), nextPageToken: pageTokens.next(page.users.at(-1)?.id, page.hasMore, filter) };
     },
 
     async *streamUsers(request, ctx) {
