@@ -60,7 +60,7 @@ async function main(options: Options): Promise<number> {
       logDir,
       usersDataDir,
       token: await testToken("bench-admin", ["admin"], { expiresInSeconds: 4 * 3600 }),
-      authEnv: testAuthEnv(),
+      authEnv: await testAuthEnv(),
       progress,
     };
     const reports: SuiteReport[] = [];

@@ -11,6 +11,9 @@ import { build, type Plugin } from "esbuild";
 /** The services `npm run build` bundles, as dist/<name>.mjs. */
 export const SERVICES = ["users", "orders"] as const;
 
+/** The development token CLI, bundled apart from the services (which never mint): `npm start` runs it. */
+export const DEV_TOKEN_ENTRY = "services/kit/src/dev-token-cli.ts";
+
 const externalPackages: Plugin = {
   name: "external-packages",
   setup(pluginBuild) {
@@ -38,6 +41,9 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  await Promise.all(SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, `dist/${service}.mjs`)));
-  console.log(`built ${SERVICES.map((s) => `dist/${s}.mjs`).join(", ")}`);
+  await Promise.all([
+    ...SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, `dist/${service}.mjs`)),
+    bundle(DEV_TOKEN_ENTRY, "dist/dev-token.mjs"),
+  ]);
+  console.log(`built ${[...SERVICES, "dev-token"].map((s) => `dist/${s}.mjs`).join(", ")}`);
 }

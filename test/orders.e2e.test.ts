@@ -22,9 +22,9 @@ beforeAll(async () => {
   mkdirSync("dist", { recursive: true });
   dist = mkdtempSync(join("dist", "e2e-"));
   await Promise.all(["users", "orders"].map((s) => bundle(`services/${s}/src/main.ts`, join(dist, `${s}.mjs`))));
-  users = await startServiceProcess(join(dist, "users.mjs"), { ...testAuthEnv(), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
+  users = await startServiceProcess(join(dist, "users.mjs"), { ...(await testAuthEnv()), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
   orders = await startServiceProcess(join(dist, "orders.mjs"), {
-    ...testAuthEnv(),
+    ...(await testAuthEnv()),
     ORDERS_ADDRESS: "127.0.0.1:0",
     USERS_TARGET: users.address,
     DATA_DIR: dataDir,

@@ -22,7 +22,7 @@ describePostgres("PostgreSQL outage and recovery", () => {
 
   beforeAll(async () => {
     proxy = await startOutageProxy();
-    const common = { ...testAuthEnv(), DATABASE_URL: proxy.urlFor(url), DATA_DIR: tempDataDir() };
+    const common = { ...(await testAuthEnv()), DATABASE_URL: proxy.urlFor(url), DATA_DIR: tempDataDir() };
     users = await startServiceProcess("services/users/src/main.ts", { ...common, USERS_DB_SCHEMA: usersSchema, USERS_ADDRESS: "127.0.0.1:0" });
     orders = await startServiceProcess("services/orders/src/main.ts", { ...common, ORDERS_DB_SCHEMA: ordersSchema, ORDERS_ADDRESS: "127.0.0.1:0", USERS_TARGET: users.address });
     const token = await testToken("adm_outage", ["admin"]);

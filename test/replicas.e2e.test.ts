@@ -23,7 +23,7 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
   let userId: string;
 
   beforeAll(async () => {
-    const common = { ...testAuthEnv(), DATABASE_URL: url, DATA_DIR: tempDataDir() };
+    const common = { ...(await testAuthEnv()), DATABASE_URL: url, DATA_DIR: tempDataDir() };
     for (let i = 0; i < 2; i++) users.push(await startServiceProcess("services/users/src/main.ts", { ...common, USERS_DB_SCHEMA: usersSchema, USERS_ADDRESS: "127.0.0.1:0" }));
     const usersTarget = users.map((u) => u.address).join(",");
     for (let i = 0; i < 2; i++) orders.push(await startServiceProcess("services/orders/src/main.ts", { ...common, ORDERS_DB_SCHEMA: ordersSchema, ORDERS_ADDRESS: "127.0.0.1:0", USERS_TARGET: usersTarget }));

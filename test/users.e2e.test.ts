@@ -13,8 +13,8 @@ let service: ServiceProcess;
 let admin: UserClient;
 const dataDir = tempDataDir();
 
-function startUsers(): Promise<ServiceProcess> {
-  return startServiceProcess("services/users/src/main.ts", { ...testAuthEnv(), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
+async function startUsers(): Promise<ServiceProcess> {
+  return startServiceProcess("services/users/src/main.ts", { ...(await testAuthEnv()), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
 }
 
 beforeAll(async () => {

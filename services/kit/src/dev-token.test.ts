@@ -60,7 +60,7 @@ describe("dev-token CLI", () => {
     const { JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS_FILE, JWT_PUBLIC_KEY_FILE, NODE_ENV, ...env } = process.env;
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", "services/kit/src/dev-token.ts", "--sub", "x", "--roles", "user"],
+      ["--import", "tsx", "services/kit/src/dev-token-cli.ts", "--sub", "x", "--roles", "user"],
       { cwd: root, env },
     );
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);

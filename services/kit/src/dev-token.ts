@@ -1,7 +1,7 @@
 // Mints HS256 tokens for local development and tests, signed with the same secret and claims the server's
-// authConfigFromEnv expects, so `npm run token -- --sub usr_123 --roles user` gives a token the local server accepts.
-// Run directly it is a CLI that prints only the token, so `TOKEN=$(npm run -s token)` works.
-import { pathToFileURL } from "node:url";
+// authConfigFromEnv expects. A library without side effects: the CLI is dev-token-cli.ts. No service process may
+// import it (test/architecture.test.ts and test/credentials.e2e.test.ts hold that): a service verifies tokens, it
+// never mints one.
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { authConfigFromEnv } from "./token-verifier.js";
@@ -70,16 +70,4 @@ async function signingDefaults(options: DevTokenOptions, env: Readonly<Record<st
     issuer: options.issuer ?? config.issuer,
     audience: options.audience ?? config.audience,
   };
-}
-
-const runDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (runDirectly) {
-  devTokenFromArgs(process.argv.slice(2)).then(
-    (token) => process.stdout.write(`${token}\n`),
-    (error: unknown) => {
-      process.stderr.write(`dev-token: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.stderr.write("usage: tsx services/kit/src/dev-token.ts [--sub dev-admin] [--roles admin,support] [--ttl 3600]\n");
-      process.exitCode = 2;
-    },
-  );
 }

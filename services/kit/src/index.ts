@@ -7,7 +7,6 @@ export { compose, select, type Interceptor, type Next } from "./interceptor.js";
 export { authInterceptor, authRequired } from "./auth.js";
 export { createTokenVerifier, authConfigFromEnv, type TokenVerifier, type AuthConfig } from "./token-verifier.js";
 export { reachOf } from "./permissions.js";
-export { mintDevToken } from "./dev-token.js";
 export { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
 export { errorInterceptor, toOrderlyError, fromDomainError, codeOf } from "./errors.js";
 export { loggingInterceptor, createLogger } from "./logging.js";

@@ -47,7 +47,7 @@ await runServiceProcess({
     const storage = await openStorage(logger);
     const users = createUserClient({
       address: (process.env.USERS_TARGET ?? "127.0.0.1:50051").split(","),
-      tokenProvider: serviceTokenProvider(process.env.SERVICE_SUBJECT ?? "svc-orders"),
+      tokenProvider: serviceTokenProvider(),
     });
     const orders = new Orders({
       store: storage.store,

@@ -2,8 +2,8 @@
 // checking users through a real UserService server over gRPC, all on 127.0.0.1:0, called through the typed clients.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, OrderState, type NewOrderInput, type OrderClient, type UserClient, type WatchItem } from "@orderly/clients";
-import { createPageTokens, serviceTokenProvider } from "@orderly/kit";
-import { failureOf, startTestServer, testToken, TEST_AUTH, type TestServer } from "@orderly/kit/testing";
+import { createPageTokens } from "@orderly/kit";
+import { failureOf, startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { openSqliteUserStore, userHandlers, Users, type UserStore } from "@orderly/users";
@@ -25,7 +25,6 @@ let support: OrderClient;
 let alice: { id: string; orders: OrderClient };
 let bob: { id: string; orders: OrderClient };
 
-const secret = (TEST_AUTH.key as { secret: string }).secret;
 const address = { recipient: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", countryCode: "GB" };
 const newOrder = (userId: string, quantity = 1): NewOrderInput => ({
   userId,
@@ -42,7 +41,7 @@ beforeAll(async () => {
   await feed.start();
   serviceUsers = createUserClient({
     address: userServer.address,
-    tokenProvider: serviceTokenProvider("svc-orders", { JWT_SECRET: secret, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience }),
+    tokenProvider: () => testToken("svc-orders", ["service"]),
   });
   const orders = new Orders({ store: orderStore, users: grpcUserDirectory(serviceUsers), onCommitted: () => feed.notify() });
   orderServer = await startTestServer((s) =>
