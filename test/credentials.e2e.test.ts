@@ -135,6 +135,11 @@ describe("the service bundles", () => {
     });
   }
 
+  it("refuse to start in production without a page token secret of their own, naming the variable", async () => {
+    const started = startServiceProcess(join(dist, "users.mjs"), { ...modes[1]!.env, PAGE_TOKEN_SECRET: "", USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: tempDataDir() });
+    await expect(started).rejects.toThrow(/exited with 1 before listening.*PAGE_TOKEN_SECRET is not set/s);
+  });
+
   it("refuse to start OrderService without SERVICE_TOKEN_FILE, naming the variable", async () => {
     const started = startServiceProcess(join(dist, "orders.mjs"), { ...CLEAN, NODE_ENV: "development", ORDERS_ADDRESS: "127.0.0.1:0", DATA_DIR: tempDataDir() });
     await expect(started).rejects.toThrow(/exited with 1 before listening.*SERVICE_TOKEN_FILE is not set/s);

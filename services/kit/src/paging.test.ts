@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./domain/errors.js";
-import { createPageTokens, pageSizeOf } from "./paging.js";
+import { createPageTokens, DEV_PAGE_TOKEN_SECRET, pageSizeOf, pageTokenSecretFromEnv } from "./paging.js";
 
 function reasonOf(fn: () => unknown): string {
   try {
@@ -51,5 +51,17 @@ describe("page tokens", () => {
     for (const bad of [`${forged}.${signature}`, createPageTokens("other").encode("usr_01", filter), "garbage", "a.b.c", "."]) {
       expect(reasonOf(() => tokens.decode(bad, filter))).toBe("invalid_argument/INVALID_PAGE_TOKEN/page_token");
     }
+  });
+});
+
+describe("the page token secret", () => {
+  it("falls back to the development secret outside production only", () => {
+    expect(pageTokenSecretFromEnv({})).toBe(DEV_PAGE_TOKEN_SECRET);
+    expect(pageTokenSecretFromEnv({ PAGE_TOKEN_SECRET: "short-is-fine-in-development" })).toBe("short-is-fine-in-development");
+    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production" })).toThrow(/PAGE_TOKEN_SECRET is not set/);
+    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: DEV_PAGE_TOKEN_SECRET })).toThrow(/refused/);
+    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: "too-short" })).toThrow(/32 bytes/);
+    const strong = "x".repeat(32);
+    expect(pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: strong })).toBe(strong);
   });
 });
