@@ -18,6 +18,6 @@ export {
 } from "./order-client.js";
 export type { ClientOptions, CallOptions } from "./transport.js";
 export type { RetryOptions } from "./service-config.js";
-export { OrderlyError, Code } from "./orderly-error.js";
-export type { ErrorDetails } from "./rich-status.js";
-export { runInCallScope, currentCallScope, outsideCallScope, type CallScope } from "./call-scope.js";
+// Re-exported from @orderly/common, which the server kit shares, so callers need only this package.
+export { OrderlyError, Code, type ErrorDetails } from "@orderly/common";
+export { runInCallScope, currentCallScope, outsideCallScope, type CallScope } from "@orderly/common";

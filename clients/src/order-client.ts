@@ -16,7 +16,7 @@ import {
   type ShipOrderResponse,
   type UpdateOrderResponse,
 } from "@orderly/proto/orderly/order/v1/order_service";
-import { Code, OrderlyError } from "./orderly-error.js";
+import { Code, OrderlyError } from "@orderly/common";
 import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export { OrderState, OrderEventType };

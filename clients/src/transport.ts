@@ -1,6 +1,6 @@
 // What every Orderly client shares: the channel (one or several addresses, round-robin, safe retries), the bearer
 // token on each call, the x-request-id, and the deadline and cancellation of each call, merged with those of the
-// call being served when the client is used inside an Orderly handler (see call-scope.ts).
+// call being served when the client is used inside an Orderly handler (see @orderly/common's call-scope.ts).
 import {
   credentials as grpcCredentials,
   Metadata,
@@ -11,8 +11,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { currentCallScope, earliestDeadline } from "./call-scope.js";
-import { OrderlyError } from "./orderly-error.js";
+import { currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
 import { DEFAULT_RETRY, serviceConfigFor, type RetryOptions } from "./service-config.js";
 
 /** How to reach and authenticate to an Orderly service. */

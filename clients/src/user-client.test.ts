@@ -4,9 +4,7 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserServiceService, type UserServiceServer } from "@orderly/proto/orderly/user/v1/user_service";
-import { runInCallScope } from "./call-scope.js";
-import { OrderlyError, Code } from "./orderly-error.js";
-import { encodeStatus } from "./rich-status.js";
+import { Code, encodeStatus, OrderlyError, runInCallScope } from "@orderly/common";
 import { createUserClient } from "./user-client.js";
 
 type Calls = { method: string; authorization: unknown; deadline: number; requestId: unknown }[];

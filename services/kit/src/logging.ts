@@ -1,7 +1,7 @@
 // One JSON line per call (pino): method, status code, duration, peer, request id and caller. Never the token or the
 // request body. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at error level, everything else at info.
 import { pino, type Logger, type LoggerOptions } from "pino";
-import { Code, OrderlyError } from "@orderly/clients";
+import { Code, OrderlyError } from "@orderly/common";
 import type { Interceptor } from "./interceptor.js";
 
 const SERVER_FAULTS = new Set<number>([Code.INTERNAL, Code.UNKNOWN, Code.DATA_LOSS]);

@@ -2,8 +2,9 @@
 // cancellation, error mapping, request ids, logging and health, each asserted on the wire.
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/clients";
+import { Code, OrderlyError } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
+import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { StreamUsersResponse, UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { Encoded } from "./service.js";
 import { DomainError } from "./domain/errors.js";
@@ -27,7 +28,43 @@ async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void>
 const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let server: TestServer;
-let admin: UserClient;
+let admin: BareClient;
+
+/**
+ * The generated grpc-js client behind a few promise methods: the kit is tested with nothing of @orderly/clients (which
+ * the kit must not depend on), and a failure is read with the same OrderlyError.from a real client uses.
+ */
+function connect(token?: string) {
+  const raw = new UserServiceClient(server.address, credentials.createInsecure());
+  const metadataOf = (requestId?: string): Metadata => {
+    const metadata = new Metadata();
+    if (token) metadata.set("authorization", `Bearer ${token}`);
+    if (requestId) metadata.set("x-request-id", requestId);
+    return metadata;
+  };
+  return {
+    get(id: string, options: { deadlineMs?: number; signal?: AbortSignal; requestId?: string } = {}): Promise<User> {
+      const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+      return new Promise((resolve, reject) => {
+        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) =>
+          error ? reject(OrderlyError.from(error)) : resolve(response.user!),
+        );
+        options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      });
+    },
+    async *stream(filter: { emailContains?: string } = {}): AsyncGenerator<User> {
+      const call = raw.streamUsers({ filter: { emailContains: filter.emailContains ?? "" } }, metadataOf());
+      try {
+        for await (const message of call) yield (message as StreamUsersResponse).user!;
+      } finally {
+        call.cancel();
+      }
+    },
+    close: () => raw.close(),
+  };
+}
+
+type BareClient = ReturnType<typeof connect>;
 
 beforeAll(async () => {
   server = await startTestServer(
@@ -69,7 +106,7 @@ beforeAll(async () => {
       }),
     { deadlines: { defaultMs: 300, maxMs: 1_000 } },
   );
-  admin = createUserClient({ address: server.address, token: await testToken("adm_1", ["admin"]), retry: false });
+  admin = connect(await testToken("adm_1", ["admin"]));
 });
 
 afterAll(async () => {
@@ -88,7 +125,7 @@ describe("auth", () => {
   for (const [name, token, reason] of cases) {
     it(`answers ${name} with UNAUTHENTICATED ${reason}`, async () => {
       const t = await token();
-      const client = createUserClient({ address: server.address, ...(t ? { token: t } : {}), retry: false });
+      const client = connect(t);
       const error = await failure(client.get("usr_1"));
       client.close();
       expect(error.code).toBe(Code.UNAUTHENTICATED);
@@ -98,7 +135,7 @@ describe("auth", () => {
   }
 
   it("answers a valid token without the permission with PERMISSION_DENIED naming it", async () => {
-    const client = createUserClient({ address: server.address, token: await testToken("nobody", ["unknown-role"]), retry: false });
+    const client = connect(await testToken("nobody", ["unknown-role"]));
     const error = await failure(client.get("usr_1"));
     client.close();
     expect(error.code).toBe(Code.PERMISSION_DENIED);
@@ -106,7 +143,7 @@ describe("auth", () => {
   });
 
   it("hands the handler a typed caller with own-only reach for :own permissions", async () => {
-    const client = createUserClient({ address: server.address, token: await testToken("usr_7", ["user"]), retry: false });
+    const client = connect(await testToken("usr_7", ["user"]));
     expect(await client.get("whoami")).toMatchObject({ id: "usr_7", etag: "own" });
     client.close();
     expect(await admin.get("whoami")).toMatchObject({ id: "adm_1", etag: "all" });

@@ -1,7 +1,7 @@
 // Binds a typed service implementation to grpc-js. For every call it builds the typed CallContext, runs the
 // interceptor chain, and speaks grpc-js: unary callbacks, server streams written with backpressure, errors as
 // status + `grpc-status-details-bin`. Handlers run inside a call scope, so Orderly clients they use inherit the
-// deadline and cancellation of the call (see @orderly/clients call-scope).
+// deadline and cancellation of the call (see @orderly/common call-scope).
 import {
   Metadata,
   type ServerUnaryCall,
@@ -10,7 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { OrderlyError, runInCallScope } from "@orderly/clients";
+import { OrderlyError, runInCallScope } from "@orderly/common";
 import type { CallContext, HandlerContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
