@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, type OrderClient, type UserClient } from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy, type OutageProxy } from "@orderly/kit/testing-postgres";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy, type OutageProxy } from "@orderly/storage/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
 const url = pgTestUrl();

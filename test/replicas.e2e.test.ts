@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, OrderState, type NewOrderInput, type OrderClient, type WatchItem } from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl } from "@orderly/kit/testing-postgres";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl } from "@orderly/storage/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
 const url = pgTestUrl();

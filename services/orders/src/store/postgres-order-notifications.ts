@@ -4,7 +4,7 @@
 // event. Hence, after a lost connection it reconnects with backoff and calls onNotify() once, for whatever was
 // committed while it was away. Give the feed a pollIntervalMs too, for a connection that dies silently.
 import pg from "pg";
-import { mapPgError } from "@orderly/kit/postgres";
+import { mapPgError } from "@orderly/storage/postgres";
 import { ORDER_EVENTS_CHANNEL } from "./postgres-order-store.js";
 
 /** How to listen. */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { DomainError } from "@orderly/kit/domain";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/kit/testing-postgres";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/storage/testing";
 import { EventFeed } from "../domain/event-feed.js";
 import type { NewOrderEvent, Order } from "../domain/model.js";
 import type { OrderStore } from "../domain/order-store.js";

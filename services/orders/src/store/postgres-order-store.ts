@@ -12,7 +12,7 @@
 // It is taken last, after the order's own row locks, to keep that window to one statement plus the commit.
 // The same transaction calls pg_notify, delivered to LISTENers (postgres-order-notifications.ts) on commit.
 import type pg from "pg";
-import { createPgPool, mapPgError, migratePg, pgQuery, withTransaction, type PgPoolOptions } from "@orderly/kit/postgres";
+import { createPgPool, mapPgError, migratePg, pgQuery, withTransaction, type PgPoolOptions } from "@orderly/storage/postgres";
 import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderEventType, OrderState } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
 import { POSTGRES_ORDER_MIGRATIONS } from "./postgres-order-migrations.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeOrderStoreContract, orderRecord } from "./order-store.contract.js";
-import { migrate, type Migration } from "@orderly/kit/sqlite";
+import { migrate, type Migration } from "@orderly/storage/sqlite";
 import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 import { openSqliteOrderStore } from "./sqlite-order-store.js";
 

@@ -3,7 +3,7 @@
 // the abort signal and wrap the result. Money columns are read with safeIntegers, so int64 minor units come back as
 // bigint and are never squeezed through a double.
 import Database from "better-sqlite3";
-import { openSqliteDatabase } from "@orderly/kit/sqlite";
+import { openSqliteDatabase } from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderEventType, OrderState } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";

@@ -1,6 +1,6 @@
-// The users schema on PostgreSQL as an ordered list of migrations, applied at open by migratePg (@orderly/kit/postgres)
+// The users schema on PostgreSQL as an ordered list of migrations, applied at open by migratePg (@orderly/storage/postgres)
 // inside the service's own schema. Append only: a released migration is never edited; change it with a new version.
-import type { Migration } from "@orderly/kit/postgres";
+import type { Migration } from "@orderly/storage/postgres";
 
 /** The PostgreSQL users schema, oldest first. */
 export const POSTGRES_USER_MIGRATIONS: readonly Migration[] = [

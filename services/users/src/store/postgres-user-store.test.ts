@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { DomainError } from "@orderly/kit/domain";
-import { dropSchema, describePostgres, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/kit/testing-postgres";
+import { dropSchema, describePostgres, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/storage/testing";
 import type { UserRecord, UserStore } from "../domain/user-store.js";
 import { openPostgresUserStore } from "./postgres-user-store.js";
 import { describeUserStoreContract } from "./user-store.contract.js";

@@ -3,7 +3,7 @@
 // transaction; a scan is a series of keyset queries pulled lazily and holds no connection between batches. Every
 // error goes through mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
 import type pg from "pg";
-import { createPgPool, mapPgError, migratePg, pgQuery, type PgPoolOptions } from "@orderly/kit/postgres";
+import { createPgPool, mapPgError, migratePg, pgQuery, type PgPoolOptions } from "@orderly/storage/postgres";
 import { throwIfAborted } from "@orderly/kit/domain";
 import { copyProfile, type User, type UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { migrate, type Migration } from "@orderly/kit/sqlite";
+import { migrate, type Migration } from "@orderly/storage/sqlite";
 import { USER_MIGRATIONS } from "./sqlite-migrations.js";
 import { openSqliteUserStore } from "./sqlite-user-store.js";
 import { describeUserStoreContract } from "./user-store.contract.js";

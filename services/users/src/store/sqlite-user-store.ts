@@ -2,7 +2,7 @@
 // only check the abort signal and wrap the result in a promise; a long read (scan) is split into keyset batches so it
 // never holds the table in memory and yields to the event loop between batches.
 import Database from "better-sqlite3";
-import { openSqliteDatabase } from "@orderly/kit/sqlite";
+import { openSqliteDatabase } from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";

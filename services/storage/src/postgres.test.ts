@@ -1,8 +1,8 @@
 import { createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { DomainError } from "./domain/errors.js";
+import { DomainError } from "@orderly/kit/domain";
 import { createPgPool, mapPgError, migratePg, pgQuery, pgUnavailable, withTransaction, type Migration } from "./postgres.js";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, postgresAvailable, startOutageProxy, withHostPort } from "./testing-postgres.js";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl, postgresAvailable, startOutageProxy, withHostPort } from "./testing.js";
 
 const url = pgTestUrl();
 

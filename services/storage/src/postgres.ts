@@ -2,10 +2,10 @@
 // migrations that several replicas may start at once, transactions that never leak a client, and the one mapping from
 // "the database is gone" to a retryable UNAVAILABLE. Stores are not domain code, so they may use it; no gRPC here.
 import pg from "pg";
-import { DomainError, throwIfAborted } from "./domain/errors.js";
-import type { Migration } from "./sqlite.js";
+import { DomainError, throwIfAborted } from "@orderly/kit/domain";
+import { checkMigrationOrder, type Migration } from "./migrations.js";
 
-export type { Migration } from "./sqlite.js";
+export type { Migration } from "./migrations.js";
 
 /** How to reach the database and which schema a service owns. */
 export interface PgPoolOptions {
@@ -149,9 +149,7 @@ function isConnectionFailure(error: unknown, depth: number): boolean {
  */
 export async function migratePg(pool: pg.Pool, schema: string, migrations: readonly Migration[], now: () => Date = () => new Date()): Promise<number[]> {
   assertSchemaName(schema);
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
-  });
+  checkMigrationOrder(migrations);
   // Schema creation happens under the lock too, so two replicas never race to create it.
   const prepare = async (client: pg.PoolClient): Promise<number> => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`orderly.migrate.${schema}`]);

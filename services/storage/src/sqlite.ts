@@ -3,15 +3,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database, { type Database as DatabaseType } from "better-sqlite3";
+import { checkMigrationOrder, type Migration } from "./migrations.js";
 
-/** One schema step; `version` values are 1, 2, 3... in list order. */
-export interface Migration {
-  version: number;
-  /** A short human name, for logs. */
-  name: string;
-  /** SQL run inside the migration's transaction. */
-  sql: string;
-}
+export type { Migration } from "./migrations.js";
 
 /** Opens (creating its directory) and migrates a SQLite database; `:memory:` is allowed. */
 export function openSqliteDatabase(options: { path: string; migrations: readonly Migration[]; busyTimeoutMs?: number }): DatabaseType {
@@ -33,9 +27,7 @@ export function openSqliteDatabase(options: { path: string; migrations: readonly
 
 /** Applies the migrations `db` has not run yet, each in its own transaction; returns the versions it applied. */
 export function migrate(db: DatabaseType, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
-  });
+  checkMigrationOrder(migrations);
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const latest = db.prepare<[], { version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
   const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
