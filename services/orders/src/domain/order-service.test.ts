@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DomainError, type Access } from "@orderly/kit/domain";
+import { DomainError, UPDATE_RETRIES, type Access } from "@orderly/kit/domain";
 import { openSqliteOrderStore } from "../store/sqlite-order-store.js";
 import { currencySet } from "./currencies.js";
 import type { NewOrder, Order, OrderEvent, OrderState } from "./model.js";
-import { Orders, UPDATE_RETRIES } from "./order-service.js";
+import { Orders } from "./order-service.js";
 import type { OrderStore } from "./order-store.js";
 import { ORDER_ACTIONS, ORDER_STATES, type OrderAction } from "./state-machine.js";
 import type { UserDirectory } from "./user-directory.js";

@@ -1,19 +1,26 @@
 // The Orders application service: every rule about who may do what to an order, in which order the checks run, and
 // which audit event each change writes. The gRPC handler is a thin adapter over this class (proto <-> domain, paging
 // tokens); the store only persists, and UserDirectory is the only way it learns about users.
-import { randomBytes } from "node:crypto";
 import { monotonicFactory } from "ulid";
-import { invalidArgument, mayAccess, throwIfAborted, type Access, type FieldViolation } from "@orderly/kit/domain";
+import {
+  invalidArgument,
+  mayAccess,
+  newEtag,
+  ownerMayNot,
+  requireId,
+  throwIfAborted,
+  writeWithRetries,
+  type Access,
+  type FieldViolation,
+} from "@orderly/kit/domain";
 import { currencySet, type CurrencySet } from "./currencies.js";
-import { ORDER_ID_PREFIX, type NewOrder, type NewOrderEvent, type Order, type OrderEvent, type OrderFilter } from "./model.js";
+import { ORDER_ID_PREFIX, ORDER_RESOURCE_TYPE, type NewOrder, type NewOrderEvent, type Order, type OrderEvent, type OrderFilter } from "./model.js";
 import { totalOf } from "./money.js";
 import {
-  concurrentUpdate,
   invalidStateTransition,
   orderEtagMismatch,
   orderNotEditable,
   orderNotFound,
-  ownerMayNot,
   requestIdReused,
   userNotFound,
 } from "./order-errors.js";
@@ -23,9 +30,6 @@ import { EVENT_TYPE_OF_ACTION, transition, type OrderAction } from "./state-mach
 import { applyOrderMask, checkOrderMask, type OrderPatch } from "./update-mask.js";
 import type { UserDirectory } from "./user-directory.js";
 import { validateNewOrder, validateOrderContent, validateReason, validateRequestId } from "./validation.js";
-
-/** How many times a write without an etag re-reads and retries after losing to a concurrent writer. */
-export const UPDATE_RETRIES = 3;
 
 /** The most events GetOrder(include_events) returns; ListOrderEvents pages through any number. */
 export const MAX_EVENTS_ON_GET = 1000;
@@ -206,14 +210,14 @@ export class Orders {
   /**
    * Changes items and/or the shipping address of a PENDING order with compare-and-set, recomputing the total and
    * writing an UPDATED event. With an etag, any concurrent change is ETAG_MISMATCH; without one, a lost race is
-   * retried on fresh data up to UPDATE_RETRIES times, then ABORTED (CONCURRENT_UPDATE).
+   * retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED (CONCURRENT_UPDATE).
    */
   async update(request: UpdateOrderRequest, access: Access, signal?: AbortSignal): Promise<Order> {
     const { id, patch, paths } = request;
     const etag = request.etag || undefined;
     requireId(id);
     checkOrderMask(paths);
-    for (let attempt = 0; attempt <= UPDATE_RETRIES; attempt++) {
+    return writeWithRetries({ resourceType: ORDER_RESOURCE_TYPE, id, etag }, async () => {
       const current = await this.visible(id, access, signal);
       if (etag !== undefined && etag !== current.etag) throw orderEtagMismatch(id);
       if (current.state !== "PENDING") throw orderNotEditable(current);
@@ -224,14 +228,9 @@ export class Orders {
       if (canonicalOrderContent({ ...current, ...masked }) === canonicalOrderContent(current)) return current;
       const now = this.clock();
       const next: Order = { ...current, ...masked, totalMinor: totalOf(masked.items), updateTime: now, etag: newEtag() };
-      const written = await this.store.update(next, current.etag, eventOf(next, "UPDATED", current.state, access.subject, "", now), signal);
-      if (written) {
-        this.committed([written.event]);
-        return written.order;
-      }
-      if (etag !== undefined) throw orderEtagMismatch(id);
-    }
-    throw concurrentUpdate(id, UPDATE_RETRIES + 1);
+      const event = eventOf(next, "UPDATED", current.state, access.subject, "", now);
+      return this.written(await this.store.update(next, current.etag, event, signal));
+    });
   }
 
   /** PENDING -> CONFIRMED. */
@@ -273,7 +272,7 @@ export class Orders {
     requireId(id);
     const violations = validateReason(reason);
     if (violations.length > 0) throw invalidArgument(violations);
-    for (let attempt = 0; attempt <= UPDATE_RETRIES; attempt++) {
+    return writeWithRetries({ resourceType: ORDER_RESOURCE_TYPE, id, etag }, async () => {
       const current = await this.visible(id, access, signal);
       if (etag !== undefined && etag !== current.etag) throw orderEtagMismatch(id);
       const step = transition(current.state, action);
@@ -282,14 +281,8 @@ export class Orders {
       const now = this.clock();
       const next: Order = { ...current, state: step.to, updateTime: now, etag: newEtag() };
       const event = eventOf(next, EVENT_TYPE_OF_ACTION[action], current.state, access.subject, reason, now);
-      const written = await this.store.update(next, current.etag, event, signal);
-      if (written) {
-        this.committed([written.event]);
-        return written.order;
-      }
-      if (etag !== undefined) throw orderEtagMismatch(id);
-    }
-    throw concurrentUpdate(id, UPDATE_RETRIES + 1);
+      return this.written(await this.store.update(next, current.etag, event, signal));
+    });
   }
 
   // Missing and hidden orders fail identically, so an owner-scoped caller cannot probe for other users' order ids.
@@ -298,6 +291,13 @@ export class Orders {
     const order = await this.store.get(id, signal);
     if (!order || !mayAccess(access, order.userId)) throw orderNotFound(id);
     return order;
+  }
+
+  // A won compare-and-set announces its event; a lost one (undefined) is passed on for writeWithRetries to retry.
+  private written(result: { order: Order; event: OrderEvent } | undefined): Order | undefined {
+    if (!result) return undefined;
+    this.committed([result.event]);
+    return result.order;
   }
 
   private committed(events: OrderEvent[]): void {
@@ -314,18 +314,9 @@ function eventOf(order: Order, type: NewOrderEvent["type"], fromState: NewOrderE
   return { orderId: order.id, userId: order.userId, type, fromState, toState: order.state, actor, reason, time };
 }
 
-function requireId(id: string): void {
-  if (id === "") throw invalidArgument([{ field: "id", description: "is required" }]);
-}
-
 function requireLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) {
     const violation: FieldViolation = { field: "page_size", description: `must be a positive integer, got ${limit}` };
     throw invalidArgument([violation]);
   }
-}
-
-// Random rather than a counter or hash: clients must treat etags as opaque, and this keeps them honest.
-function newEtag(): string {
-  return randomBytes(8).toString("hex");
 }

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DomainError, type Access } from "@orderly/kit/domain";
+import { DomainError, UPDATE_RETRIES, type Access } from "@orderly/kit/domain";
 import { openSqliteUserStore } from "../store/sqlite-user-store.js";
 import type { NewUser, User } from "./model.js";
-import { UPDATE_RETRIES, Users } from "./user-service.js";
+import { Users } from "./user-service.js";
 import type { UserStore } from "./user-store.js";
 
 const admin: Access = { subject: "usr_admin", ownOnly: false };
