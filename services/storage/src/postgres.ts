@@ -176,3 +176,13 @@ export async function migratePg(pool: pg.Pool, schema: string, migrations: reado
   if (current > migrations.length) throw new Error(`database schema ${schema} version ${current} is newer than this build knows (${migrations.length})`);
   return applied;
 }
+
+/** "$1, $2, $3" for `count` values starting at `$first`: the positional parameters of an INSERT's VALUES. */
+export function positionalValues(count: number, first = 1): string {
+  return Array.from({ length: count }, (_, index) => `$${first + index}`).join(", ");
+}
+
+/** "a = $3, b = $4": an UPDATE's SET list binding each column to the positional parameter from `$first` on. */
+export function positionalAssignments(columns: readonly string[], first: number): string {
+  return columns.map((column, index) => `${column} = $${first + index}`).join(", ");
+}

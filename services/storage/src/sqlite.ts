@@ -47,3 +47,23 @@ export function migrate(db: DatabaseType, migrations: readonly Migration[], now:
   if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
   return applied;
 }
+
+/** A row as better-sqlite3 binds it: every Date becomes epoch milliseconds, the form Orderly's SQLite tables store. */
+export type SqliteValues<T> = { [K in keyof T]: T[K] extends Date ? number : T[K] };
+
+/** The row with its Dates turned into epoch milliseconds, ready to bind as named parameters. */
+export function sqliteValues<T extends object>(row: T): SqliteValues<T> {
+  const values: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) values[column] = value instanceof Date ? value.getTime() : value;
+  return values as SqliteValues<T>;
+}
+
+/** "@a, @b, @c": the named parameters of an INSERT's VALUES for `columns`. */
+export function namedValues(columns: readonly string[]): string {
+  return columns.map((column) => `@${column}`).join(", ");
+}
+
+/** "a = @a, b = @b": an UPDATE's SET list binding each column to its named parameter. */
+export function namedAssignments(columns: readonly string[]): string {
+  return columns.map((column) => `${column} = @${column}`).join(", ");
+}

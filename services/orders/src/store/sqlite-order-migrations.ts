@@ -3,8 +3,8 @@
 // `migrate` (@orderly/storage/sqlite) applies them.
 import type { Migration } from "@orderly/storage/sqlite";
 
-/** The orders schema, oldest first. */
-export const ORDER_MIGRATIONS: readonly Migration[] = [
+/** The SQLite orders schema, oldest first. */
+export const SQLITE_ORDER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "create orders, items, events and request ids",

@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeOrderStoreContract, orderRecord } from "./order-store.contract.js";
 import { migrate, type Migration } from "@orderly/storage/sqlite";
-import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
+import { SQLITE_ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 import { openSqliteOrderStore } from "./sqlite-order-store.js";
 
 const tempDirs: string[] = [];
@@ -32,7 +32,7 @@ describe("sqlite order store on disk", () => {
     await first.create(record);
     await first.close();
     const before = readMigrations(path);
-    expect(before.map((m) => m.version)).toEqual(ORDER_MIGRATIONS.map((m) => m.version));
+    expect(before.map((m) => m.version)).toEqual(SQLITE_ORDER_MIGRATIONS.map((m) => m.version));
 
     const second = await openSqliteOrderStore({ path });
     expect(await second.get("ord_1")).toEqual(record.order);
@@ -94,10 +94,10 @@ describe("migrate", () => {
 
   it("applies only the migrations a database has not run, and refuses one from a newer build", () => {
     const db = new Database(":memory:");
-    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([1]);
-    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([]);
-    expect(migrate(db, [...ORDER_MIGRATIONS, extra])).toEqual([2]);
-    expect(() => migrate(db, ORDER_MIGRATIONS)).toThrow(/newer than this build/);
+    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([1]);
+    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([]);
+    expect(migrate(db, [...SQLITE_ORDER_MIGRATIONS, extra])).toEqual([2]);
+    expect(() => migrate(db, SQLITE_ORDER_MIGRATIONS)).toThrow(/newer than this build/);
     db.close();
   });
 });
