@@ -11,7 +11,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
+import { Code, currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
 import { DEFAULT_RETRY, serviceConfigFor, type RetryOptions } from "./service-config.js";
 
 /** How to reach and authenticate to an Orderly service. */
@@ -40,7 +40,7 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Absolute deadline; the earlier of this and deadlineMs wins. */
   deadline?: Date;
-  /** Sent as x-request-id, so the server's log line can be found. */
+  /** Sent as x-request-id, so the server's log line can be found. Only for tracing: it never makes a call idempotent. */
   requestId?: string;
 }
 
@@ -76,12 +76,12 @@ export class Transport<C extends Client> {
     call: CallOptions = {},
   ): Promise<Res> {
     const { metadata, grpcOptions, signal } = await this.prepare(call, true);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw stoppedBy(signal);
     return new Promise<Res>((resolve, reject) => {
       const onAbort = () => running.cancel();
       const running = invoke(metadata, grpcOptions, (error, response) => {
         signal?.removeEventListener("abort", onAbort);
-        if (error) reject(OrderlyError.from(error));
+        if (error) reject(signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error));
         else resolve(response);
       });
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -96,7 +96,7 @@ export class Transport<C extends Client> {
     call: CallOptions = {},
   ): AsyncGenerator<Res, void, undefined> {
     const { metadata, grpcOptions, signal } = await this.prepare(call, false);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw stoppedBy(signal);
     const stream = invoke(metadata, grpcOptions);
     const onAbort = () => stream.cancel();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -106,7 +106,7 @@ export class Transport<C extends Client> {
       finished = true;
     } catch (error) {
       finished = true;
-      throw OrderlyError.from(error);
+      throw signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error);
     } finally {
       signal?.removeEventListener("abort", onAbort);
       if (!finished) stream.cancel();
@@ -135,6 +135,19 @@ export class Transport<C extends Client> {
     const grpcOptions: GrpcCallOptions = deadline ? { deadline } : {};
     return { metadata, grpcOptions, signal };
   }
+}
+
+/**
+ * The error of a call its signal stopped (before it started or while it ran): DEADLINE_EXCEEDED when the signal timed
+ * out (AbortSignal.timeout), CANCELLED otherwise, so a caller only ever sees OrderlyError.
+ */
+function stoppedBy(signal: AbortSignal, cause: unknown = signal.reason): OrderlyError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof OrderlyError) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new OrderlyError(Code.DEADLINE_EXCEEDED, "the call's signal timed out", {}, undefined, { cause });
+  }
+  return new OrderlyError(Code.CANCELLED, "the call was cancelled by its signal", {}, undefined, { cause });
 }
 
 /** Every item of a paged List method (AIP-158): fetches page after page, as the loop asks for more, until the

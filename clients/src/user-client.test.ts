@@ -104,6 +104,54 @@ describe("per-call metadata and deadlines", () => {
   });
 });
 
+describe("a call stopped by its own signal fails with OrderlyError", () => {
+  it("an already-aborted signal: CANCELLED, and nothing is sent", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address });
+    const controller = new AbortController();
+    controller.abort();
+    const error = await users.get("a", { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.CANCELLED);
+    const streamed = await (async () => {
+      for await (const _ of users.stream({}, { signal: controller.signal })) return "got a message";
+      return "no error";
+    })().catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(OrderlyError);
+    expect((streamed as OrderlyError).code).toBe(Code.CANCELLED);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
+  it("an AbortSignal.timeout that has already fired: DEADLINE_EXCEEDED", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address });
+    const signal = AbortSignal.timeout(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const error = await users.get("a", { signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
+  it("an AbortSignal.timeout that fires during the call: DEADLINE_EXCEEDED", async () => {
+    const { address } = await serve("s", { getUser: () => {} /* never answers */ });
+    const users = createUserClient({ address, defaultDeadlineMs: 30_000 });
+    const started = Date.now();
+    const error = await users.get("a", { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    users.close();
+  });
+
+  it("OrderlyError.from maps a bare TimeoutError to DEADLINE_EXCEEDED and an AbortError to CANCELLED", () => {
+    expect(OrderlyError.from(new DOMException("timed out", "TimeoutError")).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(OrderlyError.from(new DOMException("aborted", "AbortError")).code).toBe(Code.CANCELLED);
+  });
+});
+
 describe("errors and load balancing", () => {
   it("decodes google.rpc.Status details into a typed OrderlyError", async () => {
     const metadata = new (await import("@grpc/grpc-js")).Metadata();

@@ -51,6 +51,9 @@ export class OrderlyError extends Error {
       }
       return new OrderlyError(error.code, message, details, metadata, { cause: error });
     }
+    // What an AbortSignal throws: AbortSignal.timeout() fires a TimeoutError, abort() an AbortError.
+    if (error instanceof Error && error.name === "TimeoutError")
+      return new OrderlyError(Code.DEADLINE_EXCEEDED, error.message || "the call timed out", {}, undefined, { cause: error });
     if (error instanceof Error && error.name === "AbortError")
       return new OrderlyError(Code.CANCELLED, error.message || "the call was cancelled", {}, undefined, { cause: error });
     const message = error instanceof Error ? error.message : String(error);
