@@ -55,9 +55,9 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
   });
 
   it("the same request_id sent concurrently to both replicas makes one order", async () => {
-    const requestId = crypto.randomUUID();
+    const idempotencyKey = crypto.randomUUID();
     const body = order(userId, "IDEMPOTENT-1");
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? onA : onB).create(body, { requestId })));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? onA : onB).create(body, { idempotencyKey })));
     expect(new Set(answers.map((o) => o.id)).size).toBe(1);
     const matching = [];
     for await (const o of both.listAll({ userId })) if (o.items[0]?.sku === "IDEMPOTENT-1") matching.push(o.id);

@@ -64,8 +64,11 @@ export interface WatchOptions extends Pick<CallOptions, "signal" | "requestId"> 
 
 /** A typed OrderService client. */
 export interface OrderClient {
-  /** CreateOrder. requestId defaults to a fresh UUID; pass your own to make your retries idempotent. */
-  create(order: NewOrderInput, options?: CallOptions & { requestId?: string }): Promise<Order>;
+  /**
+   * CreateOrder. `idempotencyKey` (the request's request_id) defaults to a fresh UUID made once per create() call, so
+   * the client's own retries of the call reuse it; pass your own and reuse it when you retry the create yourself.
+   */
+  create(order: NewOrderInput, options?: CallOptions & { idempotencyKey?: string }): Promise<Order>;
   /** GetOrder. */
   get(id: string, options?: CallOptions): Promise<Order>;
   /** GetOrder with its audit trail. */
@@ -120,7 +123,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
   return {
     async create(order, call = {}) {
       const request = {
-        requestId: call.requestId ?? randomUUID(),
+        requestId: call.idempotencyKey ?? randomUUID(),
         order: Order.fromPartial({ ...order, shippingAddress: ShippingAddress.fromPartial(order.shippingAddress) }),
       };
       const response = await transport.unary<CreateOrderResponse>((md, opts, cb) => grpc.createOrder(request, md, opts, cb), call);

@@ -76,14 +76,14 @@ describe("CreateOrder", () => {
   });
 
   it("answers 50 concurrent identical requests with one order, 50 times the same answer", async () => {
-    const requestId = crypto.randomUUID();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => alice.orders.create(newOrder(alice.id, 2), { requestId })));
+    const idempotencyKey = crypto.randomUUID();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => alice.orders.create(newOrder(alice.id, 2), { idempotencyKey })));
     expect(new Set(answers.map((o) => o.id)).size).toBe(1);
     expect(new Set(answers.map((o) => JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)))).size).toBe(1);
     const events = [];
     for await (const event of admin.events(answers[0]!.id)) events.push(event);
     expect(events).toHaveLength(1);
-    const reused = await failureOf(alice.orders.create(newOrder(alice.id, 3), { requestId }));
+    const reused = await failureOf(alice.orders.create(newOrder(alice.id, 3), { idempotencyKey }));
     expect([reused.code, reused.reason]).toEqual([Code.ALREADY_EXISTS, "REQUEST_ID_REUSED"]);
   });
 
