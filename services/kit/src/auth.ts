@@ -5,7 +5,7 @@ import type { MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import type { Interceptor } from "./interceptor.js";
 import { reachOf } from "./permissions.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 /** The method matcher for auth: every method the contract does not declare public. */
 export const authRequired = (method: MethodInfo): boolean => !method.isPublic;

@@ -10,7 +10,7 @@ import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 /** What an Orderly server needs. */
 export interface OrderlyServerOptions {

@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { DomainError } from "./domain/errors.js";
+import type { TokenVerifier, VerifiedToken } from "./token.js";
 import { cacheVerifiedTokens, DEFAULT_TOKEN_CACHE_SIZE } from "./token-cache.js";
 
 /** The shared secret used in development when no key is configured; never accepted when NODE_ENV=production. */
@@ -32,18 +33,6 @@ export interface AuthConfig {
   readonly key: KeySource;
   /** Distinct verified tokens remembered until their exp (default 10,000); 0 verifies every call afresh. */
   readonly cacheSize?: number;
-}
-
-/** What a valid token says about its bearer. */
-export interface VerifiedToken {
-  readonly subject: string;
-  readonly roles: string[];
-  readonly expiresAt?: Date;
-}
-
-/** Checks a bearer token and returns its claims, or throws DomainError "unauthenticated". */
-export interface TokenVerifier {
-  verify(token: string): Promise<VerifiedToken>;
 }
 
 const DEFAULT_ISSUER = "orderly-dev";
