@@ -15,7 +15,7 @@ const staff: Access = { subject: "usr_staff", ownOnly: false };
 const alice: Access = { subject: "usr_alice", ownOnly: true };
 const bob: Access = { subject: "usr_bob", ownOnly: true };
 
-// DOMAIN.md's table, retyped, so these tests do not trust the constant under test.
+// The table of docs/product.md#states, retyped, so these tests do not trust the constant under test.
 const EXPECTED: Record<OrderState, Record<OrderAction, OrderState | "-">> = {
   PENDING: { confirm: "CONFIRMED", ship: "-", deliver: "-", cancel: "CANCELLED" },
   CONFIRMED: { confirm: "-", ship: "SHIPPED", deliver: "-", cancel: "CANCELLED" },

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { OrderState } from "./model.js";
 import { EVENT_TYPE_OF_ACTION, ORDER_ACTIONS, ORDER_STATES, statesAllowing, transition, TRANSITIONS, type OrderAction } from "./state-machine.js";
 
-// DOMAIN.md's table, retyped as text so the test does not read the constant it checks.
-const DOMAIN_TABLE = `
+// The table of docs/product.md#states, retyped as text so the test does not read the constant it checks.
+const PRODUCT_TABLE = `
   from \\ method | confirm   | ship    | deliver   | cancel
   PENDING        | CONFIRMED | -       | -         | CANCELLED
   CONFIRMED      | -         | SHIPPED | -         | CANCELLED
@@ -18,7 +18,7 @@ function parse(table: string): { from: OrderState; action: OrderAction; cell: st
   return rows.flatMap(([from, ...cells]) => cells.map((cell, i) => ({ from: from as OrderState, action: actions[i]!, cell })));
 }
 
-const cells = parse(DOMAIN_TABLE);
+const cells = parse(PRODUCT_TABLE);
 
 describe("the transition table", () => {
   it("covers every state x every action, and nothing else", () => {

@@ -6,7 +6,7 @@ import type { CurrencySet } from "./currencies.js";
 import type { LineItem, ShippingAddress } from "./model.js";
 import { formatMinor, maxTotalMinor, totalOf } from "./money.js";
 
-/** Limits from DOMAIN.md and the comments in proto/orderly/order/v1/order.proto. */
+/** The limits of docs/product.md#orders and the comments in proto/orderly/order/v1/order.proto. */
 export const OrderLimits = {
   itemsMin: 1,
   itemsMax: 100,

@@ -3,7 +3,7 @@
 import { codePointLength, controlCharacterViolations, type FieldViolation } from "@orderly/kit/domain";
 import type { NewUser, Profile } from "./model.js";
 
-/** Limits from DOMAIN.md, plus caps on email (RFC 5321's 254) and avatar_url, which DOMAIN.md leaves unbounded. */
+/** The limits of docs/product.md#users; the email cap is RFC 5321's 254, the avatar_url one our own bound. */
 export const UserLimits = {
   emailMaxChars: 254,
   nameMaxChars: 100,
