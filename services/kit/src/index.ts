@@ -10,7 +10,7 @@ export type { TokenVerifier, VerifiedToken } from "./token.js";
 export { reachOf } from "./permissions.js";
 export { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
 export { errorInterceptor, toOrderlyError, fromDomainError, codeOf } from "./errors.js";
-export { loggingInterceptor, createLogger } from "./logging.js";
+export { loggingInterceptor, createLogger, type Logger } from "./logging.js";
 export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export { pageSizeOf, createPageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageTokens } from "./paging.js";
 export { methodsOf } from "./method-policy.js";

@@ -4,6 +4,8 @@ import { pino, type Logger, type LoggerOptions } from "pino";
 import { Code, OrderlyError } from "@orderly/common";
 import type { Interceptor } from "./interceptor.js";
 
+export type { Logger } from "pino";
+
 const SERVER_FAULTS = new Set<number>([Code.INTERNAL, Code.UNKNOWN, Code.DATA_LOSS]);
 
 /** A pino logger for a service; LOG_LEVEL sets the level (default info), and authorization headers are redacted. */

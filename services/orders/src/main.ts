@@ -3,9 +3,8 @@
 // identity. Storage: PostgreSQL when DATABASE_URL is set (schema ORDERS_DB_SCHEMA, default "orders"; several replicas
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 import { join } from "node:path";
-import type { Logger } from "pino";
 import { createUserClient } from "@orderly/clients";
-import { createPageTokens, runServiceProcess, serviceTokenProvider } from "@orderly/kit";
+import { createPageTokens, runServiceProcess, serviceTokenProvider, type Logger } from "@orderly/kit";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { currencySet, parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
