@@ -51,7 +51,9 @@ if (names.includes("orders") && !env.SERVICE_TOKEN_FILE?.trim()) {
   }), (TOKEN_TTL_SECONDS * 1000) / 2);
 }
 
-/** Mints a development service token with the dev-token tool and swaps it into place atomically (readable by us only). */
+/**
+ * Mints a development service token with the dev-token tool and swaps it into place atomically (readable by us only).
+ */
 async function writeServiceToken(file) {
   const [command, args] = commandOf("dev-token.mjs", "services/kit/src/dev-token-cli.ts", [
     "--sub", "svc-orders", "--roles", "service", "--ttl", String(TOKEN_TTL_SECONDS),

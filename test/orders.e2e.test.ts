@@ -1,6 +1,6 @@
 // Both services as their own processes, as `npm start` runs them: the bundles `npm run build` makes, on plain node.
-// OrderService checks users by calling UserService over the network with its own service identity. With UserService stopped, CreateOrder fails fast with UNAVAILABLE
-// and writes nothing.
+// OrderService checks users by calling UserService over the network with its own service identity. With UserService
+// stopped, CreateOrder fails fast with UNAVAILABLE and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, OrderState, type OrderClient, type UserClient } from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";

@@ -55,7 +55,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts `entry` (e.g. services/users/src/main.ts) on the server core, stdout and stderr to logFile; waits for "listening". */
+/**
+ * Starts `entry` (e.g. services/users/src/main.ts) on the server core, stdout and stderr to logFile; waits for
+ * "listening".
+ */
 export async function startServer(name: string, entry: string, env: Record<string, string>, logFile: string): Promise<RunningServer> {
   const out = openSync(logFile, "w");
   // Node 20 names profiles by pid and thread itself (tsx adds a loader thread), so each server gets its own directory.
@@ -107,7 +110,9 @@ async function waitForListening(child: ChildProcess, logFile: string, name: stri
   }
 }
 
-/** Runs a script (bench/load/*.ts) with `config`, on the load core unless told; calls onMark for each mark it prints. */
+/**
+ * Runs a script (bench/load/*.ts) with `config`, on the load core unless told; calls onMark for each mark it prints.
+ */
 export async function runLoad<R>(entry: string, config: unknown, onMark: (name: string) => void = () => {}, core = PINNING?.load): Promise<R> {
   const [cmd, args] = command(core, entry);
   const child = spawn(cmd, args, {

@@ -14,7 +14,9 @@ interface Seen {
   xRequestId: unknown;
 }
 
-/** A server whose CreateOrder fails with UNAVAILABLE `failures` times per call, then answers; it records each attempt. */
+/**
+ * A server whose CreateOrder fails with UNAVAILABLE `failures` times per call, then answers; it records each attempt.
+ */
 async function serve(failures: number): Promise<{ address: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   const failedFor = new Map<string, number>();

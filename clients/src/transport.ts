@@ -40,7 +40,9 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Absolute deadline; the earlier of this and deadlineMs wins. */
   deadline?: Date;
-  /** Sent as x-request-id, so the server's log line can be found. Only for tracing: it never makes a call idempotent. */
+  /**
+   * Sent as x-request-id, so the server's log line can be found. Only for tracing: it never makes a call idempotent.
+   */
   requestId?: string;
 }
 

@@ -23,7 +23,9 @@ export const REFLECTION_SERVICES = ["grpc.reflection.v1.ServerReflection", "grpc
 export interface ReflectionOptions {
   /** Fully-qualified names of the services this server really serves (e.g. "orderly.user.v1.UserService"). */
   services: string[];
-  /** Descriptors to serve instead of proto/gen/orderly.binpb (whose file bytes are served exactly as buf wrote them). */
+  /**
+   * Descriptors to serve instead of proto/gen/orderly.binpb (whose file bytes are served exactly as buf wrote them).
+   */
   descriptorSet?: FileDescriptorSet;
 }
 
@@ -31,7 +33,8 @@ export interface ReflectionOptions {
 type Request = v1.ServerReflectionRequest;
 type Response = v1.ServerReflectionResponse;
 type Answer = Response["messageResponse"];
-// What the tolerant deserializer hands the handler: undecodable bytes must become an error_response, not kill the stream.
+// What the tolerant deserializer hands the handler: undecodable bytes must become an error_response, not kill the
+// stream.
 type Incoming = { request: Request } | { malformed: string };
 
 interface Index {

@@ -71,7 +71,9 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   return config.cacheSize === 0 ? verifier : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
 }
 
-/** The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret. */
+/**
+ * The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret.
+ */
 export function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined;
   const listed = value("JWT_ALGORITHMS")?.split(",").map((a) => a.trim()).filter(Boolean);

@@ -33,7 +33,8 @@ export function migrate(db: DatabaseType, migrations: readonly Migration[], now:
   const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
   const applied: number[] = [];
   for (const migration of migrations) {
-    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply it.
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply
+    // it.
     db.transaction(() => {
       const current = latest.get()?.version ?? 0;
       if (current >= migration.version) return;

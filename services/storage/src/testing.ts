@@ -1,6 +1,6 @@
-// @orderly/storage/testing, for tests against a real PostgreSQL: where it is, whether it is up (decided once, at collection time), a
-// describe that runs, skips or fails loudly in CI depending on that, throwaway schemas, and a TCP proxy that can
-// simulate an outage so tests can watch a pool fail fast and recover.
+// @orderly/storage/testing, for tests against a real PostgreSQL: where it is, whether it is up (decided once, at
+// collection time), a describe that runs, skips or fails loudly in CI depending on that, throwaway schemas, and a TCP
+// proxy that can simulate an outage so tests can watch a pool fail fast and recover.
 import { createServer, connect, type Server, type Socket } from "node:net";
 import pg from "pg";
 import { describe, it } from "vitest";

@@ -14,7 +14,10 @@ export const ORDER_ACTIONS: readonly OrderAction[] = ["confirm", "ship", "delive
 /** A cell of the table: the state an action leads to, or "-" when the action is not allowed from that state. */
 export type TransitionCell = OrderState | "-";
 
-/** from state -> action -> to state, exactly as docs/product.md#states; CANCELLED x cancel stays CANCELLED (a no-op success). */
+/**
+ * from state -> action -> to state, exactly as docs/product.md#states; CANCELLED x cancel stays CANCELLED (a no-op
+ * success).
+ */
 export const TRANSITIONS: { readonly [From in OrderState]: { readonly [Action in OrderAction]: TransitionCell } } = {
   PENDING:   { confirm: "CONFIRMED", ship: "-",       deliver: "-",         cancel: "CANCELLED" },
   CONFIRMED: { confirm: "-",         ship: "SHIPPED", deliver: "-",         cancel: "CANCELLED" },

@@ -1,5 +1,6 @@
 // The behaviour every OrderStore must have, as a reusable vitest suite. It tests the interface only, so the SQLite
-// store and a later PostgreSQL store run exactly the same checks: call describeOrderStoreContract from each store's test.
+// store and a later PostgreSQL store run exactly the same checks: call describeOrderStoreContract from each store's
+// test.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderState } from "../domain/model.js";
 import type { CreateOrderRecord, OrderStore } from "../domain/order-store.js";

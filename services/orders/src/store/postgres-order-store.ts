@@ -83,7 +83,9 @@ const INSERT_ITEMS = `
   SELECT $1, t.position - 1, t.sku, t.quantity, t.price
   FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, position)`;
 
-/** Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together). */
+/**
+ * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
+ */
 export async function openPostgresOrderStore(options: PostgresOrderStoreOptions): Promise<OrderStore> {
   const { url, pool: shared, schema = "orders", ...poolOptions } = options;
   if (!shared && !url) throw new TypeError("openPostgresOrderStore needs a url or a pool");

@@ -123,14 +123,18 @@ export class Users {
     return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
   }
 
-  /** Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most themselves. */
+  /**
+   * Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most
+   * themselves.
+   */
   stream(filter: UserFilter, access: Access, signal?: AbortSignal): AsyncIterable<readonly User[]> {
     return this.store.scanBatches(filter, { ownerId: ownerOf(access) }, signal);
   }
 
   /**
    * Applies the masked fields with compare-and-set. With an etag, any concurrent change is ETAG_MISMATCH; without one,
-   * a lost race is retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED (CONCURRENT_UPDATE).
+   * a lost race is retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED
+   * (CONCURRENT_UPDATE).
    */
   async update(request: UpdateUserRequest, access: Access, signal?: AbortSignal): Promise<User> {
     const { id, patch, paths } = request;

@@ -23,7 +23,9 @@ export const USER_UPDATE_COLUMNS = USER_COLUMNS.filter((column) => column !== "i
 /** USER_COLUMNS as a SQL select list. */
 export const USER_SELECT_LIST = USER_COLUMNS.join(", ");
 
-/** A users row as the stores write it: times as Date, preferences as JSON text (SQLite TEXT, PostgreSQL jsonb input). */
+/**
+ * A users row as the stores write it: times as Date, preferences as JSON text (SQLite TEXT, PostgreSQL jsonb input).
+ */
 export interface UserRow {
   id: string;
   /** Lower-cased here too, so uniqueness never depends on the caller having done it. */

@@ -1,5 +1,5 @@
-// The behaviour every UserStore must have, as a reusable vitest suite. It tests the interface only, so the SQLite
-// store and a later PostgreSQL store run exactly the same checks: call describeUserStoreContract from each store's test.
+// The behaviour every UserStore must have, as a reusable vitest suite. It tests the interface only, so the SQLite store
+// and a later PostgreSQL store run exactly the same checks: call describeUserStoreContract from each store's test.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "@orderly/kit/domain";
 import type { Profile, User } from "../domain/model.js";
