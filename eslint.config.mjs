@@ -33,6 +33,10 @@ export default tseslint.config(
     rules: {
       // Tests and benchmarks index into results they just made; a wrong `!` fails the run at once, never in production.
       "@typescript-eslint/no-non-null-assertion": "off",
+      // Teardown guards (`client?.close()`) cover a setup that failed half-way, which the variables' types cannot say.
+      "@typescript-eslint/no-unnecessary-condition": "off",
+      // vitest's asymmetric matchers (expect.any, expect.stringContaining, ...) are typed any.
+      "@typescript-eslint/no-unsafe-assignment": "off",
     },
   },
   {

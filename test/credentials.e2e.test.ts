@@ -194,7 +194,7 @@ describe("the launcher (npm start)", () => {
   it("refuses to mint OrderService's token in production", async () => {
     const result = await run(process.execPath, ["services/start.mjs", "--dist", dist, "orders"], {
       env: { ...process.env, ...CLEAN, NODE_ENV: "production", JWT_SECRET: productionSecret },
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    }).catch((error: unknown) => error as { code: number; stdout: string; stderr: string });
     expect(result).toMatchObject({ code: 2, stdout: "" });
     expect((result as { stderr: string }).stderr).toMatch(/SERVICE_TOKEN_FILE/);
   });

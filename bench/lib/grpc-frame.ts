@@ -30,7 +30,7 @@ export function callOnce(address: string, path: string, headers: Record<string, 
     // A failed call may come "trailers-only": grpc-status then arrives in the response headers.
     let grpcStatus: string | undefined;
     let grpcMessage: string | undefined;
-    const take = (h: Record<string, unknown>) => {
+    const take = (h: Record<string, string | string[] | number | undefined>) => {
       if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
       if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
     };

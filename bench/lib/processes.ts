@@ -121,11 +121,11 @@ export async function runLoad<R>(entry: string, config: unknown, onMark: (name: 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
   });
   let result: R | undefined;
-  createInterface({ input: child.stdout! }).on("line", (line) => {
+  createInterface({ input: child.stdout }).on("line", (line) => {
     if (!line.startsWith("{")) return;
     const message = JSON.parse(line) as { mark?: string; result?: R };
     if (message.mark !== undefined) onMark(message.mark);

@@ -21,7 +21,7 @@ export interface StreamUsersResult {
 }
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const client = new UserServiceClient(config.address, credentials.createInsecure());
   await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
   const metadata = new Metadata();

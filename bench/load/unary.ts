@@ -39,7 +39,7 @@ function invoker(config: Config): { client: Client; invoke: Invoke } {
 }
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const { client, invoke } = invoker(config);
   await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
   const metadata = () => {
@@ -54,10 +54,10 @@ runMain(async () => {
   const worker = () =>
     new Promise<void>((resolve, reject) => {
       const next = () => {
-        if (performance.now() >= stopAt) return resolve();
+        if (performance.now() >= stopAt) { resolve(); return; }
         const started = performance.now();
         invoke(counter++, metadata(), (error) => {
-          if (error) return reject(new Error(`${config.method} failed: ${error.code} ${error.details}`));
+          if (error) { reject(new Error(`${config.method} failed: ${error.code} ${error.details}`)); return; }
           if (measuring) latencies.push(performance.now() - started);
           next();
         });

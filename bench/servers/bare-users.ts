@@ -42,7 +42,7 @@ server.addService(UserServiceService, {
     };
     pump();
   },
-} as never);
+});
 
 server.bindAsync(process.env.BARE_ADDRESS ?? "127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => {
   if (error) throw error;

@@ -17,7 +17,7 @@ import {
   type UpdateOrderResponse,
 } from "@orderly/proto/orderly/order/v1/order_service";
 import { Code, OrderlyError } from "@orderly/common";
-import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
+import { allPages, present, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export { OrderState, OrderEventType };
 export type { Order, OrderEvent, LineItem, ShippingAddress, OrderFilter };
@@ -127,14 +127,14 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         order: Order.fromPartial({ ...order, shippingAddress: ShippingAddress.fromPartial(order.shippingAddress) }),
       };
       const response = await transport.unary<CreateOrderResponse>((md, opts, cb) => grpc.createOrder(request, md, opts, cb), call);
-      return response.order!;
+      return present(response.order, "order");
     },
     async get(id, call) {
-      return (await getWithEvents(id, false, call)).order!;
+      return present((await getWithEvents(id, false, call)).order, "order");
     },
     async getWithEvents(id, call) {
       const response = await getWithEvents(id, true, call);
-      return { order: response.order!, events: response.events };
+      return { order: present(response.order, "order"), events: response.events };
     },
     list,
     listAll: (filter, call = {}) =>
@@ -149,20 +149,20 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         updateMask: [...updateMask],
         etag: call.etag ?? "",
       };
-      return (await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call)).order!;
+      return present((await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call)).order, "order");
     },
     async cancel(id, call = {}) {
       const request = { id, reason: call.reason ?? "", etag: call.etag ?? "" };
-      return (await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call)).order!;
+      return present((await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call)).order, "order");
     },
     async confirm(id, call = {}) {
-      return (await transport.unary<ConfirmOrderResponse>((md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present((await transport.unary<ConfirmOrderResponse>((md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
     },
     async ship(id, call = {}) {
-      return (await transport.unary<ShipOrderResponse>((md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present((await transport.unary<ShipOrderResponse>((md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
     },
     async deliver(id, call = {}) {
-      return (await transport.unary<DeliverOrderResponse>((md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present((await transport.unary<DeliverOrderResponse>((md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
     },
     events: (orderId, call = {}) =>
       allPages(async (pageToken) => {

@@ -50,7 +50,8 @@ export interface CallOptions {
 export function targetOf(address: string | readonly string[]): string {
   const list = typeof address === "string" ? [address] : [...address];
   if (list.length === 0) throw new Error("at least one address is needed");
-  if (list.length === 1) return list[0]!;
+  const [only] = list;
+  if (list.length === 1 && only !== undefined) return only;
   return `ipv4:${list.join(",")}`;
 }
 
@@ -137,6 +138,12 @@ export class Transport<C extends Client> {
     const grpcOptions: GrpcCallOptions = deadline ? { deadline } : {};
     return { metadata, grpcOptions, signal };
   }
+}
+
+/** A message field the contract always sets in a successful response; a response without it is a server fault. */
+export function present<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new OrderlyError(Code.INTERNAL, `the server's response has no ${field}`);
+  return value;
 }
 
 /**

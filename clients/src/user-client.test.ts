@@ -12,7 +12,7 @@ type Calls = { method: string; authorization: unknown; deadline: number; request
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((s) => s.forceShutdown()));
 
-async function serve(name: string, behaviour: Partial<Record<keyof UserServiceServer, (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => void>>, calls: Calls = []) {
+async function serve(name: string, behaviour: Partial<Record<keyof UserServiceServer, (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void>>, calls: Calls = []) {
   const server = new Server();
   const record = (method: string, call: ServerUnaryCall<unknown, unknown>) =>
     calls.push({
@@ -23,7 +23,7 @@ async function serve(name: string, behaviour: Partial<Record<keyof UserServiceSe
     });
   const impl: Record<string, unknown> = {};
   for (const key of Object.keys(UserServiceService)) {
-    impl[key] = (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => {
+    impl[key] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
       record(key, call);
       const handler = behaviour[key as keyof UserServiceServer];
       if (handler) handler(call, cb);
@@ -52,7 +52,10 @@ describe("retries", () => {
 
   it("never retries a method the contract does not mark idempotent (CreateUser)", async () => {
     let attempts = 0;
-    const { address } = await serve("s", { createUser: (_c, cb) => (attempts++, unavailable(cb)) });
+    const { address } = await serve("s", { createUser: (_c, cb) => {
+        attempts++;
+        unavailable(cb);
+      } });
     const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
     const error = await users.create({ email: "a@b.co" }).catch((e: unknown) => e as OrderlyError);
     expect((error as OrderlyError).code).toBe(Code.UNAVAILABLE);

@@ -56,10 +56,10 @@ export async function startServiceProcess(
   const logs: Record<string, unknown>[] = [];
   const stdoutLines: string[] = [];
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start in 20 s: ${stderr}`)), 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       stdoutLines.push(line);
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;

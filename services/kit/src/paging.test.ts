@@ -47,7 +47,7 @@ describe("page tokens", () => {
   it("rejects tampered, foreign and malformed tokens", () => {
     const token = tokens.encode("usr_01", filter);
     const [payload, signature] = token.split(".") as [string, string];
-    const forged = Buffer.from(JSON.stringify({ c: "usr_99", f: JSON.parse(Buffer.from(payload, "base64url").toString()).f })).toString("base64url");
+    const forged = Buffer.from(JSON.stringify({ c: "usr_99", f: (JSON.parse(Buffer.from(payload, "base64url").toString()) as { f: string }).f })).toString("base64url");
     for (const bad of [`${forged}.${signature}`, createPageTokens("other").encode("usr_01", filter), "garbage", "a.b.c", "."]) {
       expect(reasonOf(() => tokens.decode(bad, filter))).toBe("invalid_argument/INVALID_PAGE_TOKEN/page_token");
     }

@@ -246,7 +246,7 @@ function runPython(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(PYTHON, args, { timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code === -1 ? String(err) : "") });
+      resolve({ code, stdout, stderr: stderr || (err && code === -1 ? err.message : "") });
     });
   });
 }

@@ -63,7 +63,7 @@ export function withPreEncoding<S extends GeneratedService>(definition: S): S {
   for (const [key, method] of Object.entries(definition)) {
     const serialize = method.responseSerialize as (value: unknown) => Buffer;
     copy[key] = method.responseStream
-      ? { ...method, responseSerialize: ((value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value))) as never }
+      ? { ...method, responseSerialize: ((value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value))) }
       : method;
   }
   return copy as S;
@@ -210,7 +210,7 @@ function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSign
       signal.removeEventListener("abort", onAbort);
       resolve();
     };
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) { reject(signal.reason); return; }
     call.once("drain", onDrain);
     signal.addEventListener("abort", onAbort, { once: true });
   });

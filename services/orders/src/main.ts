@@ -24,7 +24,11 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     const store = await openSqliteOrderStore({ path: join(process.env.DATA_DIR ?? "data", "orders.sqlite") });
     const feed = new EventFeed({ store, onError });
     await feed.start();
-    return { store, feed, close: async () => (await feed.stop(), await store.close()) };
+    const close = async () => {
+      await feed.stop();
+      await store.close();
+    };
+    return { store, feed, close };
   }
   const store = await openPostgresOrderStore({ url, schema: process.env.ORDERS_DB_SCHEMA ?? "orders", statementTimeoutMs: 15_000 });
   // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
@@ -36,7 +40,12 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     onError: (error) => logger.warn({ err: error }, "LISTEN connection lost; reconnecting"),
   });
   await feed.start();
-  return { store, feed, close: async () => (await listener.close(), await feed.stop(), await store.close()) };
+  const close = async () => {
+    await listener.close();
+    await feed.stop();
+    await store.close();
+  };
+  return { store, feed, close };
 }
 
 await runServiceProcess({

@@ -17,3 +17,9 @@ export type StoredInt64 = bigint | string | number;
 export function bigintOf(value: StoredInt64): bigint {
   return typeof value === "bigint" ? value : BigInt(value);
 }
+
+/** The row a statement that always yields one (INSERT ... RETURNING, a read inside its own write) gave back. */
+export function oneRow<T>(row: T | undefined, statement: string): T {
+  if (row === undefined) throw new Error(`${statement} returned no row`);
+  return row;
+}

@@ -38,9 +38,11 @@ export function currencySet(exponents: Readonly<Record<string, number>> = DEFAUL
 export function parseCurrencies(text: string): CurrencySet {
   const exponents: Record<string, number> = {};
   for (const entry of text.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
-    const match = /^([A-Za-z]{3}):(\d)$/.exec(entry);
-    if (!match) throw new RangeError(`currency entry ${JSON.stringify(entry)} must look like CODE:EXPONENT, e.g. JPY:0`);
-    exponents[match[1]!.toUpperCase()] = Number(match[2]);
+    const [, code, exponent] = /^([A-Za-z]{3}):(\d)$/.exec(entry) ?? [];
+    if (code === undefined || exponent === undefined) {
+      throw new RangeError(`currency entry ${JSON.stringify(entry)} must look like CODE:EXPONENT, e.g. JPY:0`);
+    }
+    exponents[code.toUpperCase()] = Number(exponent);
   }
   return currencySet(exponents);
 }

@@ -238,7 +238,7 @@ describe("list", () => {
     const [a, b, c] = [await place(), await place("usr_bob"), await place()];
     const first = await orders.list({ filter: {}, limit: 2 }, staff);
     expect(first).toEqual({ orders: [c, b], hasMore: true });
-    expect(await orders.list({ filter: {}, beforeId: b!.id, limit: 2 }, staff)).toEqual({ orders: [a], hasMore: false });
+    expect(await orders.list({ filter: {}, beforeId: b.id, limit: 2 }, staff)).toEqual({ orders: [a], hasMore: false });
   });
 
   it("filters by state and user", async () => {

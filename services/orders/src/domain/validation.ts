@@ -118,7 +118,7 @@ export function validateCurrency(code: string, currencies: CurrencySet, field = 
  * a proto3 client, so both are one "is required" rather than five.
  */
 export function validateShippingAddress(address: ShippingAddress | undefined, field = "order.shipping_address"): FieldViolation[] {
-  if (!address || Object.values(address).every((value) => value.trim() === "")) return [{ field, description: "is required" }];
+  if (!address || (Object.values(address) as string[]).every((value) => value.trim() === "")) return [{ field, description: "is required" }];
   const violations: FieldViolation[] = [];
   const check = (name: string, value: string, max: number, required: boolean) => {
     if (required && value.trim() === "") {

@@ -93,7 +93,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
     if (!inScope(event)) return;
     queue.push(event);
     // Once live, an overflow is final: stop listening now so an abandoned stream holds nothing.
-    if (queue.overflowed && live) stopListening();
+    if (queue.hasOverflowed() && live) stopListening();
   });
   const stopListening = () => {
     unsubscribe?.();
@@ -125,7 +125,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
         }
         if (page.length < replayBatchSize) break;
       }
-      if (!queue.overflowed) break;
+      if (!queue.hasOverflowed()) break;
       if (round >= MAX_CATCH_UP_ROUNDS) throw watchTooSlow(position);
       queue.reset();
       head = Math.max(feed.head(), await store.headRevision(signal));
@@ -139,7 +139,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
     let lastYield = performance.now();
     for (;;) {
       throwIfAborted(signal);
-      if (queue.overflowed) throw watchTooSlow(position);
+      if (queue.hasOverflowed()) throw watchTooSlow(position);
       const event = queue.shift();
       if (event) {
         if (event.revision <= position) continue; // already replayed
@@ -199,9 +199,14 @@ class LiveQueue {
   private waiter: { wake: () => void; fail: (reason: unknown) => void } | undefined;
   private failed = false;
   private failure: unknown;
-  overflowed = false;
+  private overflowed = false;
 
   constructor(private readonly limit: number) {}
+
+  /** True once a push found the queue full (its events were dropped); a method so each check reads it afresh. */
+  hasOverflowed(): boolean {
+    return this.overflowed;
+  }
 
   push(event: OrderEvent): void {
     if (this.overflowed || this.failed) return;

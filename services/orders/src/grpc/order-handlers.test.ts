@@ -225,7 +225,7 @@ describe("WatchOrders", () => {
       items.push(item);
       if (item.kind === "sync") break;
     }
-    const replayed = items.filter((i) => i.kind === "event").map((i) => (i.kind === "event" ? [i.event.revision, i.event.type, i.event.orderId] : []));
+    const replayed = items.flatMap((i) => (i.kind === "event" ? [[i.event.revision, i.event.type, i.event.orderId]] : []));
     expect(replayed.map((r) => r[0])).toEqual([start + 3n, start + 4n, start + 5n]);
     expect(replayed.map((r) => r[2])).toEqual([first.id, second.id, second.id]);
     expect(items.at(-1)).toEqual({ kind: "sync", headRevision: start + 5n });

@@ -61,7 +61,10 @@ describe("a watcher that stops reading", () => {
       stream.on("error", (error) => resolve(OrderlyError.from(error)));
       stream.on("end", () => resolve(new OrderlyError(Code.OK, "ended")));
     });
-    await new Promise<void>((resolve) => stream.once("data", (first: WatchOrdersResponse) => (received.push(first), resolve())));
+    await new Promise<void>((resolve) => stream.once("data", (first: WatchOrdersResponse) => {
+        received.push(first);
+        resolve();
+      }));
     stream.pause(); // stop reading: flow control will push back on the server
     const subscribed = feed.subscriberCount;
     expect(subscribed).toBe(1);

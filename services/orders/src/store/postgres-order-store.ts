@@ -24,6 +24,7 @@ import {
 } from "@orderly/storage/postgres";
 import type { NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
+import { oneRow } from "@orderly/storage";
 import {
   EVENT_COLUMNS,
   EVENT_INSERT_COLUMNS,
@@ -88,8 +89,8 @@ const INSERT_ITEMS = `
  */
 export async function openPostgresOrderStore(options: PostgresOrderStoreOptions): Promise<OrderStore> {
   const { url, pool: shared, schema = "orders", ...poolOptions } = options;
-  if (!shared && !url) throw new TypeError("openPostgresOrderStore needs a url or a pool");
-  const pool = shared ?? createPgPool({ ...poolOptions, url: url!, schema });
+  const pool = shared ?? (url === undefined ? undefined : createPgPool({ ...poolOptions, url, schema }));
+  if (!pool) throw new TypeError("openPostgresOrderStore needs a url or a pool");
   try {
     await migratePg(pool, schema, POSTGRES_ORDER_MIGRATIONS);
   } catch (error) {
@@ -129,13 +130,14 @@ class PostgresOrderStore implements OrderStore {
           );
           if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
           if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
-          return { kind: "replayed", order: (await this.readOrder(client, earlier.order_id, signal))! };
+          const order = oneRow(await this.readOrder(client, earlier.order_id, signal), "reading the replayed order");
+          return { kind: "replayed", order };
         }
         const row = orderRow(record.order);
         await pgQuery(client, INSERT_ORDER, ORDER_COLUMNS.map((column) => row[column]), signal);
         await this.writeItems(client, record.order, signal);
         const event = await this.appendEvent(client, record.event, signal);
-        return { kind: "created", order: (await this.readOrder(client, row.id, signal))!, event };
+        return { kind: "created", order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"), event };
       },
       signal,
     );
@@ -185,7 +187,7 @@ class PostgresOrderStore implements OrderStore {
         await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
         await this.writeItems(client, order, signal);
         const written = await this.appendEvent(client, event, signal);
-        return { order: (await this.readOrder(client, order.id, signal))!, event: written };
+        return { order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"), event: written };
       },
       signal,
     );
@@ -238,7 +240,7 @@ class PostgresOrderStore implements OrderStore {
   private async appendEvent(client: pg.PoolClient, event: NewOrderEvent, signal: AbortSignal | undefined): Promise<OrderEvent> {
     const row = eventRow(event);
     const [stored] = await pgQuery<StoredEventRow>(client, APPEND_EVENT, EVENT_INSERT_COLUMNS.map((column) => row[column]), signal);
-    return eventFromRow(stored!);
+    return eventFromRow(oneRow(stored, "APPEND_EVENT"));
   }
 }
 

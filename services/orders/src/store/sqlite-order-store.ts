@@ -3,6 +3,7 @@
 // the abort signal and wrap the result. Money columns are read with safeIntegers, so int64 minor units come back as
 // bigint and are never squeezed through a double.
 import Database from "better-sqlite3";
+import { oneRow } from "@orderly/storage";
 import { namedAssignments, namedValues, openSqliteDatabase, sqliteValues, type SqliteValues } from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { LineItem, NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
@@ -112,22 +113,22 @@ class SqliteOrderStore implements OrderStore {
     this.createTx = db.transaction((record: CreateOrderRecord): CreateOutcome => {
       const claimed = this.claimRequestStmt.run(record.requestId, record.requestHash, record.order.id).changes === 1;
       if (!claimed) {
-        const earlier = this.findRequestStmt.get(record.requestId)!;
+        const earlier = oneRow(this.findRequestStmt.get(record.requestId), "reading the claimed request id");
         if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
-        return { kind: "replayed", order: this.readOrder(earlier.order_id)! };
+        return { kind: "replayed", order: oneRow(this.readOrder(earlier.order_id), "reading the replayed order") };
       }
       this.insertOrderStmt.run(sqliteValues(orderRow(record.order)));
       this.writeItems(record.order);
-      const event = eventFromRow(this.insertEventStmt.get(sqliteValues(eventRow(record.event)))!);
-      return { kind: "created", order: this.readOrder(record.order.id)!, event };
+      const event = this.appendEvent(record.event);
+      return { kind: "created", order: oneRow(this.readOrder(record.order.id), "reading the new order"), event };
     });
     this.updateTx = db.transaction((order: Order, expected: string, event: NewOrderEvent): { order: Order; event: OrderEvent } | undefined => {
       if (this.updateOrderStmt.run({ ...sqliteValues(orderRow(order)), expected }).changes === 0) return undefined;
       // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
       this.deleteItemsStmt.run(order.id);
       this.writeItems(order);
-      const written = eventFromRow(this.insertEventStmt.get(sqliteValues(eventRow(event)))!);
-      return { order: this.readOrder(order.id)!, event: written };
+      const written = this.appendEvent(event);
+      return { order: oneRow(this.readOrder(order.id), "reading the updated order"), event: written };
     });
   }
 
@@ -163,9 +164,9 @@ class SqliteOrderStore implements OrderStore {
       return;
     }
     batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.value);
-      else pending.reject(outcome.error);
+      const outcome = outcomes[i];
+      if (outcome?.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome?.error);
     });
   }
 
@@ -208,7 +209,7 @@ class SqliteOrderStore implements OrderStore {
 
   async headRevision(signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    return this.headStmt.get()!.head;
+    return oneRow(this.headStmt.get(), "reading the head revision").head;
   }
 
   async firstRevisionSince(since: Date, signal?: AbortSignal): Promise<number | undefined> {
@@ -247,6 +248,10 @@ class SqliteOrderStore implements OrderStore {
       items.get(item.order_id)?.push(itemFromRow(item));
     }
     return rows.map((row) => orderFromRow(row, items.get(row.id) ?? []));
+  }
+
+  private appendEvent(event: NewOrderEvent): OrderEvent {
+    return eventFromRow(oneRow(this.insertEventStmt.get(sqliteValues(eventRow(event))), "inserting an event"));
   }
 
   private writeItems(order: Order): void {

@@ -52,5 +52,6 @@ export function applyUserMask(current: User, patch: UserPatch, paths: readonly s
 
 // `{ ...a, ...b }` copies explicit undefineds too; drop them so an absent field falls back to the empty value.
 function definedOnly(partial: Partial<Profile>): Partial<Profile> {
-  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined)) as Partial<Profile>;
+  const entries: [string, unknown][] = Object.entries(partial);
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

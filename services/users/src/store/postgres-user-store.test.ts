@@ -71,17 +71,17 @@ describePostgres("postgres user store", () => {
       const schema = schemaFor("users_cas");
       const [a, b] = await Promise.all([openPostgresUserStore({ url, schema }), openPostgresUserStore({ url, schema })]);
       try {
-        const user = await a!.create(recordOf(1));
+        const user = await a.create(recordOf(1));
         const results = await Promise.all([
-          a!.update({ ...user, profile: { ...user.profile, firstName: "A" }, etag: "from-a" }, user.etag),
-          b!.update({ ...user, profile: { ...user.profile, firstName: "B" }, etag: "from-b" }, user.etag),
+          a.update({ ...user, profile: { ...user.profile, firstName: "A" }, etag: "from-a" }, user.etag),
+          b.update({ ...user, profile: { ...user.profile, firstName: "B" }, etag: "from-b" }, user.etag),
         ]);
         const winners = results.filter((r) => r !== undefined);
         expect(winners).toHaveLength(1);
-        expect(await a!.get("usr_1")).toEqual(winners[0]);
+        expect(await a.get("usr_1")).toEqual(winners[0]);
       } finally {
-        await a!.close();
-        await b!.close();
+        await a.close();
+        await b.close();
       }
     });
 

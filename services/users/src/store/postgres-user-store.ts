@@ -3,6 +3,7 @@
 // transaction; a scan is a series of keyset queries pulled lazily and holds no connection between batches. Every
 // error goes through mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
 import type pg from "pg";
+import { oneRow } from "@orderly/storage";
 import {
   createPgPool,
   mapPgError,
@@ -58,8 +59,8 @@ const GET_MANY_CHUNK = 500;
 /** Opens a PostgreSQL-backed UserStore, creating and migrating its schema first (safe when replicas start together). */
 export async function openPostgresUserStore(options: PostgresUserStoreOptions): Promise<UserStore> {
   const { url, pool: shared, schema = "users", ...poolOptions } = options;
-  if (!shared && !url) throw new TypeError("openPostgresUserStore needs a url or a pool");
-  const pool = shared ?? createPgPool({ ...poolOptions, url: url!, schema });
+  const pool = shared ?? (url === undefined ? undefined : createPgPool({ ...poolOptions, url, schema }));
+  if (!pool) throw new TypeError("openPostgresUserStore needs a url or a pool");
   try {
     await migratePg(pool, schema, POSTGRES_USER_MIGRATIONS);
   } catch (error) {
@@ -81,7 +82,7 @@ class PostgresUserStore implements UserStore {
     const row = userRow({ ...user, createTime: user.now, updateTime: user.now });
     try {
       const [stored] = await pgQuery<StoredUserRow>(this.pool, INSERT, valuesOf(row, USER_COLUMNS), signal);
-      return userFromRow(stored!);
+      return userFromRow(oneRow(stored, "inserting a user"));
     } catch (error) {
       throw mapUniqueEmail(error, row.email);
     }

@@ -2,6 +2,7 @@
 // only check the abort signal and wrap the result in a promise; a long read (scan) is split into keyset batches so it
 // never holds the table in memory and yields to the event loop between batches.
 import Database from "better-sqlite3";
+import { oneRow } from "@orderly/storage";
 import { namedAssignments, namedValues, openSqliteDatabase, sqliteValues, type SqliteValues } from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
@@ -89,7 +90,7 @@ class SqliteUserStore implements UserStore {
     throwIfAborted(signal);
     const row = sqliteValues(userRow({ ...user, createTime: user.now, updateTime: user.now }));
     try {
-      return userFromRow(this.insertStmt.get(row)!);
+      return userFromRow(oneRow(this.insertStmt.get(row), "inserting a user"));
     } catch (error) {
       throw mapUniqueEmail(error, row.email);
     }

@@ -177,7 +177,8 @@ export function describeUserStoreContract(name: string, open: () => Promise<User
       it("reads the next batch only when asked, so rows written meanwhile beyond its position appear", async () => {
         await seed(1, 2, 3, 4, 5, 6);
         const iterator = rowsOf(store.scanBatches({}, { batchSize: 2 }))[Symbol.asyncIterator]();
-        expect((await iterator.next()).value?.id).toBe(idOf(1));
+        const first = await iterator.next();
+        expect(first.done ? undefined : first.value.id).toBe(idOf(1));
         // Rows 5 and beyond lie past the current batch and one read-ahead batch, so no lazy store has read them yet.
         await store.create(recordOf(9));
         await store.delete(idOf(6), undefined);
