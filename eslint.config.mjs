@@ -18,9 +18,15 @@ export default tseslint.config(
       // An async method without await is how a store or service turns a synchronous throw into a rejection.
       "@typescript-eslint/require-await": "off",
       // `_` names a value taken only to drain or skip it; rest siblings copy an object without some of its keys.
-      "@typescript-eslint/no-unused-vars": ["error", { varsIgnorePattern: "^_", argsIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { varsIgnorePattern: "^_", argsIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
       // An AbortSignal's reason is typed any; Orderly aborts with Errors (DomainError, OrderlyError) and passes it on.
-      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingAny: true, allowThrowingUnknown: true }],
+      "@typescript-eslint/prefer-promise-reject-errors": [
+        "error",
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
     },
   },
   {
@@ -59,7 +65,10 @@ export default tseslint.config(
     // Comments too: Prettier wraps code at 120 but leaves comments as written.
     // Long string and template literals (SQL, messages) are left whole rather than split mid-sentence.
     rules: {
-      "max-len": ["error", { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
+      "max-len": [
+        "error",
+        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
+      ],
     },
   },
 );

@@ -12,7 +12,8 @@ try {
 }
 const passed = results.numPassedTests ?? 0;
 // Suites that failed to load count as failures too: they ran no test but are broken.
-const failed = (results.numFailedTests ?? 0) + (results.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(results);
+const failed =
+  (results.numFailedTests ?? 0) + (results.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(results);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
 

@@ -21,7 +21,12 @@ function readJson(path: string): Record<string, unknown> {
 const workspaces: Workspace[] = (readJson("package.json")["workspaces"] as string[]).map((dir) => {
   const manifest = readJson(join(dir, "package.json"));
   const keys = (field: string) => Object.keys((manifest[field] as Record<string, string> | undefined) ?? {});
-  return { dir, name: manifest["name"] as string, dependencies: keys("dependencies"), devDependencies: keys("devDependencies") };
+  return {
+    dir,
+    name: manifest["name"] as string,
+    dependencies: keys("dependencies"),
+    devDependencies: keys("devDependencies"),
+  };
 });
 const workspace = (name: string): Workspace => workspaces.find((w) => w.name === name)!;
 const services = ["@orderly/users", "@orderly/orders"].map(workspace);
@@ -38,7 +43,8 @@ function sources(dir: string, tests = true): string[] {
 
 function importsOf(path: string): string[] {
   // `import x from "a"`, `export { x } from "a"`, `import "a"` (side effects only) and `import("a")`.
-  const pattern = /(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+  const pattern =
+    /(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
   return [...readFileSync(path, "utf8").matchAll(pattern)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
 
@@ -49,7 +55,11 @@ function packageOf(spec: string): string {
 
 /** Every `file: spec` in the files whose import matches. */
 function offenders(files: string[], matches: (spec: string) => boolean): string[] {
-  return files.flatMap((file) => importsOf(file).filter(matches).map((spec) => `${file}: ${spec}`));
+  return files.flatMap((file) =>
+    importsOf(file)
+      .filter(matches)
+      .map((spec) => `${file}: ${spec}`),
+  );
 }
 
 const GRPC = (spec: string) => spec.startsWith("@grpc/") || spec === "grpc-health-check";
@@ -59,7 +69,12 @@ describe("package boundaries", () => {
   for (const w of workspaces.filter((w) => w.name !== "@orderly/proto")) {
     it(`${w.name} declares exactly the @orderly packages it imports (runtime code from dependencies)`, () => {
       const ours = (files: string[]) =>
-        new Set(files.flatMap(importsOf).map(packageOf).filter((p) => p.startsWith("@orderly/") && p !== w.name));
+        new Set(
+          files
+            .flatMap(importsOf)
+            .map(packageOf)
+            .filter((p) => p.startsWith("@orderly/") && p !== w.name),
+        );
       const runtime = ours(sources(w.dir, false));
       const all = ours(sources(w.dir));
       const declared = [...w.dependencies, ...w.devDependencies].filter((d) => d.startsWith("@orderly/"));
@@ -90,7 +105,9 @@ describe("package boundaries", () => {
   it("storage imports no gRPC: nothing of grpc-js, the contract, the clients or the kit beyond its domain part", () => {
     const files = sources(workspace("@orderly/storage").dir);
     const grpcSide = (s: string) =>
-      GRPC(s) || ["@orderly/proto", "@orderly/common", "@orderly/clients"].includes(packageOf(s)) || s === "@orderly/kit";
+      GRPC(s) ||
+      ["@orderly/proto", "@orderly/common", "@orderly/clients"].includes(packageOf(s)) ||
+      s === "@orderly/kit";
     expect(offenders(files, grpcSide)).toEqual([]);
   });
 });
@@ -110,7 +127,10 @@ describe("layers", () => {
 
     it(`${service.dir} imports no other service (tests of orders may start a real UserService)`, () => {
       const others = services.filter((s) => s !== service).map((s) => s.name);
-      const runtime = offenders(sources(`${service.dir}/src`, false), (s) => others.includes(packageOf(s)) || s.includes("services/"));
+      const runtime = offenders(
+        sources(`${service.dir}/src`, false),
+        (s) => others.includes(packageOf(s)) || s.includes("services/"),
+      );
       const allowedInTests = service.name === "@orderly/orders" ? ["@orderly/users"] : [];
       const tests = offenders(
         sources(`${service.dir}/src`).filter((f) => f.endsWith(".test.ts")),

@@ -54,7 +54,17 @@ export async function seedUsers(path: string, count: number): Promise<void> {
         const user = fixtureUser(index);
         const profile = user.profile!;
         const time = user.createTime!.getTime();
-        insert.run(user.id, user.email, profile.firstName, profile.lastName, profile.avatarUrl, JSON.stringify(profile.preferences), time, time, user.etag);
+        insert.run(
+          user.id,
+          user.email,
+          profile.firstName,
+          profile.lastName,
+          profile.avatarUrl,
+          JSON.stringify(profile.preferences),
+          time,
+          time,
+          user.etag,
+        );
       }
     })();
     db.pragma("wal_checkpoint(TRUNCATE)");

@@ -20,7 +20,12 @@ export interface RawAnswer {
 }
 
 /** Sends one request with exactly the headers given to h2load and returns status and message. */
-export function callOnce(address: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawAnswer> {
+export function callOnce(
+  address: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const session = connect(`http://${address}`);
     session.once("error", reject);

@@ -72,13 +72,18 @@ runMain(async () => {
   };
   const viaKit = (interceptors: Interceptor[]) => {
     const handlers = new Proxy({}, { get: () => noop }) as never;
-    const implementation: UntypedServiceImplementation = bindService(UserServiceService, handlers, { interceptors, logger });
+    const implementation: UntypedServiceImplementation = bindService(UserServiceService, handlers, {
+      interceptors,
+      logger,
+    });
     const getUser = implementation.getUser as (call: unknown, callback: (error: unknown) => void) => void;
     return () =>
-      new Promise<void>((resolve, reject) => getUser(fakeCall(requestMetadata), (error) => {
-        if (error) reject(new Error("GetUser through the kit failed", { cause: error }));
-        else resolve();
-      }));
+      new Promise<void>((resolve, reject) =>
+        getUser(fakeCall(requestMetadata), (error) => {
+          if (error) reject(new Error("GetUser through the kit failed", { cause: error }));
+          else resolve();
+        }),
+      );
   };
 
   const cases: Record<string, { call: () => Promise<unknown>; net: boolean }> = {

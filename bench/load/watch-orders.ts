@@ -40,7 +40,9 @@ runMain(async () => {
     { length: config.connections },
     () => new OrderServiceClient(config.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
   );
-  const writer = new OrderServiceClient(config.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  const writer = new OrderServiceClient(config.address, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
 
   const latencies: number[] = [];
   let synced = 0;
@@ -58,11 +60,16 @@ runMain(async () => {
       else if (kind?.$case === "sync") synced++;
     });
     call.on("error", (error: ServiceError) => {
-      if (error.code !== status.CANCELLED) failed.error ??= new Error(`a watch stream failed: ${error.code} ${error.details}`); // CANCELLED: our own cancel
+      if (error.code !== status.CANCELLED)
+        failed.error ??= new Error(`a watch stream failed: ${error.code} ${error.details}`); // CANCELLED: our own cancel
     });
     calls.push(call);
   }
-  await until(() => synced === config.streams || failed.error !== undefined, 60_000, () => `only ${synced} of ${config.streams} watches synced`);
+  await until(
+    () => synced === config.streams || failed.error !== undefined,
+    60_000,
+    () => `only ${synced} of ${config.streams} watches synced`,
+  );
   throwIfFailed();
 
   mark("start");
@@ -81,14 +88,22 @@ runMain(async () => {
     pending = undefined;
     writes.push(
       id
-        ? new Promise<void>((resolve, reject) => writer.confirmOrder({ id, etag: "" }, metadata(), (e) => {
-            if (e) { reject(e); return; }
-            changes++;
-            resolve();
-          }))
+        ? new Promise<void>((resolve, reject) =>
+            writer.confirmOrder({ id, etag: "" }, metadata(), (e) => {
+              if (e) {
+                reject(e);
+                return;
+              }
+              changes++;
+              resolve();
+            }),
+          )
         : new Promise<void>((resolve, reject) =>
             writer.createOrder(newOrderRequest(config.userIds[i % config.userIds.length]!, i), metadata(), (e, r) => {
-              if (e) { reject(e); return; }
+              if (e) {
+                reject(e);
+                return;
+              }
               changes++;
               pending = r.order!.id;
               resolve();
@@ -98,7 +113,11 @@ runMain(async () => {
   }
   await Promise.all(writes);
   const expectedDeliveries = changes * config.streams;
-  await until(() => latencies.length >= expectedDeliveries || failed.error !== undefined, 30_000, () => `${latencies.length} of ${expectedDeliveries} deliveries arrived`);
+  await until(
+    () => latencies.length >= expectedDeliveries || failed.error !== undefined,
+    30_000,
+    () => `${latencies.length} of ${expectedDeliveries} deliveries arrived`,
+  );
   throwIfFailed();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);

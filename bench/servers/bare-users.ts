@@ -2,7 +2,14 @@
 // and no store. GetUser answers from an in-memory Map; StreamUsers writes BARE_STREAM_USERS generated users with the
 // same backpressure rule as Orderly's kit (wait for "drain" when write() returns false). Both send the exact messages
 // Orderly sends for the seeded users (bench/lib/fixture.ts).
-import { Server, ServerCredentials, status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
 import {
   UserServiceService,

@@ -1,5 +1,13 @@
 // @orderly/clients: typed clients for Orderly's services. Public API first.
-export { createUserClient, type UserClient, type NewUserInput, type UserPage, type User, type Profile, type UserFilter } from "./user-client.js";
+export {
+  createUserClient,
+  type UserClient,
+  type NewUserInput,
+  type UserPage,
+  type User,
+  type Profile,
+  type UserFilter,
+} from "./user-client.js";
 export {
   createOrderClient,
   OrderState,

@@ -22,7 +22,8 @@ async function serve(failures: number): Promise<{ address: string; seen: Seen[] 
   const failedFor = new Map<string, number>();
   const server = new Server();
   const impl: Record<string, unknown> = {};
-  for (const key of Object.keys(OrderServiceService)) impl[key] = (_call: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED });
+  for (const key of Object.keys(OrderServiceService))
+    impl[key] = (_call: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED });
   impl["createOrder"] = (call: ServerUnaryCall<CreateOrderRequest, unknown>, cb: sendUnaryData<unknown>) => {
     const requestId = call.request.requestId;
     seen.push({ requestId, xRequestId: call.metadata.get("x-request-id")[0] });
@@ -42,7 +43,12 @@ async function serve(failures: number): Promise<{ address: string; seen: Seen[] 
   return { address: `127.0.0.1:${port}`, seen };
 }
 
-const input: NewOrderInput = { userId: "usr_1", currencyCode: "GBP", items: [{ sku: "A", quantity: 1, unitPriceMinor: 1n }], shippingAddress: {} };
+const input: NewOrderInput = {
+  userId: "usr_1",
+  currencyCode: "GBP",
+  items: [{ sku: "A", quantity: 1, unitPriceMinor: 1n }],
+  shippingAddress: {},
+};
 const retry = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 };
 
 describe("idempotency key", () => {

@@ -2,7 +2,14 @@
 // remembers the last revision it saw and, when the stream breaks (UNAVAILABLE, a replica gone, or RESOURCE_EXHAUSTED
 // for a reader that fell behind), reconnects from it: the server replays exactly what was missed.
 import { randomUUID } from "node:crypto";
-import { LineItem, Order, OrderEvent, OrderEventType, OrderState, ShippingAddress } from "@orderly/proto/orderly/order/v1/order";
+import {
+  LineItem,
+  Order,
+  OrderEvent,
+  OrderEventType,
+  OrderState,
+  ShippingAddress,
+} from "@orderly/proto/orderly/order/v1/order";
 import {
   OrderServiceClient as GeneratedOrderClient,
   type CancelOrderResponse,
@@ -74,7 +81,10 @@ export interface OrderClient {
   /** GetOrder with its audit trail. */
   getWithEvents(id: string, options?: CallOptions): Promise<{ order: Order; events: OrderEvent[] }>;
   /** ListOrders: one page, newest first. */
-  list(request?: { pageSize?: number; pageToken?: string; filter?: Partial<OrderFilter> }, options?: CallOptions): Promise<Page<Order>>;
+  list(
+    request?: { pageSize?: number; pageToken?: string; filter?: Partial<OrderFilter> },
+    options?: CallOptions,
+  ): Promise<Page<Order>>;
   /** Every order matching the filter, newest first, page after page. */
   listAll(filter?: Partial<OrderFilter>, options?: CallOptions & { pageSize?: number }): AsyncIterable<Order>;
   /** UpdateOrder (PENDING only): items and/or shipping address as named by updateMask. */
@@ -112,7 +122,12 @@ export function createOrderClient(options: ClientOptions): OrderClient {
   const list: OrderClient["list"] = async (request = {}, call) => {
     const response = await transport.unary<ListOrdersResponse>(
       (md, opts, cb) =>
-        grpc.listOrders({ pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) }, md, opts, cb),
+        grpc.listOrders(
+          { pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) },
+          md,
+          opts,
+          cb,
+        ),
       call,
     );
     return { items: response.orders, nextPageToken: response.nextPageToken };
@@ -126,7 +141,10 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         requestId: call.idempotencyKey ?? randomUUID(),
         order: Order.fromPartial({ ...order, shippingAddress: ShippingAddress.fromPartial(order.shippingAddress) }),
       };
-      const response = await transport.unary<CreateOrderResponse>((md, opts, cb) => grpc.createOrder(request, md, opts, cb), call);
+      const response = await transport.unary<CreateOrderResponse>(
+        (md, opts, cb) => grpc.createOrder(request, md, opts, cb),
+        call,
+      );
       return present(response.order, "order");
     },
     async get(id, call) {
@@ -149,20 +167,52 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         updateMask: [...updateMask],
         etag: call.etag ?? "",
       };
-      return present((await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call)).order, "order");
+      return present(
+        (await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call))
+          .order,
+        "order",
+      );
     },
     async cancel(id, call = {}) {
       const request = { id, reason: call.reason ?? "", etag: call.etag ?? "" };
-      return present((await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call)).order, "order");
+      return present(
+        (await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call))
+          .order,
+        "order",
+      );
     },
     async confirm(id, call = {}) {
-      return present((await transport.unary<ConfirmOrderResponse>((md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
+      return present(
+        (
+          await transport.unary<ConfirmOrderResponse>(
+            (md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     async ship(id, call = {}) {
-      return present((await transport.unary<ShipOrderResponse>((md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
+      return present(
+        (
+          await transport.unary<ShipOrderResponse>(
+            (md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     async deliver(id, call = {}) {
-      return present((await transport.unary<DeliverOrderResponse>((md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order, "order");
+      return present(
+        (
+          await transport.unary<DeliverOrderResponse>(
+            (md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     events: (orderId, call = {}) =>
       allPages(async (pageToken) => {
@@ -179,7 +229,11 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       async function* run(): AsyncGenerator<WatchItem, void, undefined> {
         for (;;) {
           try {
-            const request = { orderId: watchOptions.orderId ?? "", userId: watchOptions.userId ?? "", sinceRevision: lastRevision };
+            const request = {
+              orderId: watchOptions.orderId ?? "",
+              userId: watchOptions.userId ?? "",
+              sinceRevision: lastRevision,
+            };
             const stream = transport.serverStream((md, opts) => grpc.watchOrders(request, md, opts), {
               ...(signal ? { signal } : {}),
               ...(watchOptions.requestId ? { requestId: watchOptions.requestId } : {}),

@@ -18,7 +18,9 @@ export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, initialBackoffMs: 1
 export function serviceConfigFor(serviceName: string, retry: RetryOptions | false): string {
   const service = registry.getService(serviceName);
   if (!service) throw new Error(`${serviceName} is not in the descriptor set`);
-  const safe = service.methods.filter((method) => method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN).map((m) => ({ service: serviceName, method: m.name }));
+  const safe = service.methods
+    .filter((method) => method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN)
+    .map((m) => ({ service: serviceName, method: m.name }));
   const methodConfig =
     retry && safe.length > 0
       ? [

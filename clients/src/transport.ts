@@ -75,7 +75,11 @@ export class Transport<C extends Client> {
 
   /** Makes a unary call: `invoke` starts it with the prepared metadata and options. */
   async unary<Res>(
-    invoke: (metadata: Metadata, options: GrpcCallOptions, callback: (error: ServiceError | null, response: Res) => void) => { cancel(): void },
+    invoke: (
+      metadata: Metadata,
+      options: GrpcCallOptions,
+      callback: (error: ServiceError | null, response: Res) => void,
+    ) => { cancel(): void },
     call: CallOptions = {},
   ): Promise<Res> {
     const { metadata, grpcOptions, signal } = await this.prepare(call, true);
@@ -124,7 +128,10 @@ export class Transport<C extends Client> {
   private async prepare(call: CallOptions, applyDefault: boolean) {
     const scope = currentCallScope();
     const now = Date.now();
-    const own = earliestDeadline(call.deadline, call.deadlineMs === undefined ? undefined : new Date(now + call.deadlineMs));
+    const own = earliestDeadline(
+      call.deadline,
+      call.deadlineMs === undefined ? undefined : new Date(now + call.deadlineMs),
+    );
     const deadline = earliestDeadline(
       own ?? (applyDefault ? new Date(now + this.defaultDeadlineMs) : undefined),
       scope?.deadline,
@@ -161,7 +168,9 @@ function stoppedBy(signal: AbortSignal, cause: unknown = signal.reason): Orderly
 
 /** Every item of a paged List method (AIP-158): fetches page after page, as the loop asks for more, until the
  * server's next_page_token is empty. */
-export async function* allPages<T>(fetchPage: (pageToken: string) => Promise<{ items: readonly T[]; nextPageToken: string }>): AsyncGenerator<T> {
+export async function* allPages<T>(
+  fetchPage: (pageToken: string) => Promise<{ items: readonly T[]; nextPageToken: string }>,
+): AsyncGenerator<T> {
   let pageToken = "";
   do {
     const page = await fetchPage(pageToken);

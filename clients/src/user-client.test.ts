@@ -12,7 +12,13 @@ type Calls = { method: string; authorization: unknown; deadline: number; request
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((s) => s.forceShutdown()));
 
-async function serve(name: string, behaviour: Partial<Record<keyof UserServiceServer, (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void>>, calls: Calls = []) {
+async function serve(
+  name: string,
+  behaviour: Partial<
+    Record<keyof UserServiceServer, (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void>
+  >,
+  calls: Calls = [],
+) {
   const server = new Server();
   const record = (method: string, call: ServerUnaryCall<unknown, unknown>) =>
     calls.push({
@@ -43,7 +49,9 @@ const unavailable = (cb: sendUnaryData<unknown>) => cb({ code: status.UNAVAILABL
 describe("retries", () => {
   it("retries a NO_SIDE_EFFECTS method on UNAVAILABLE", async () => {
     let attempts = 0;
-    const { address } = await serve("s", { getUser: (_c, cb) => (++attempts < 3 ? unavailable(cb) : cb(null, { user: { id: "usr_ok" } })) });
+    const { address } = await serve("s", {
+      getUser: (_c, cb) => (++attempts < 3 ? unavailable(cb) : cb(null, { user: { id: "usr_ok" } })),
+    });
     const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
     expect((await users.get("x")).id).toBe("usr_ok");
     expect(attempts).toBe(3);
@@ -52,10 +60,12 @@ describe("retries", () => {
 
   it("never retries a method the contract does not mark idempotent (CreateUser)", async () => {
     let attempts = 0;
-    const { address } = await serve("s", { createUser: (_c, cb) => {
+    const { address } = await serve("s", {
+      createUser: (_c, cb) => {
         attempts++;
         unavailable(cb);
-      } });
+      },
+    });
     const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
     const error = await users.create({ email: "a@b.co" }).catch((e: unknown) => e as OrderlyError);
     expect((error as OrderlyError).code).toBe(Code.UNAVAILABLE);
@@ -89,7 +99,10 @@ describe("per-call metadata and deadlines", () => {
   });
 
   it("inherits the remaining deadline and the cancellation of the call scope it runs in", async () => {
-    const { address, calls } = await serve("s", { getUser: () => {} /* never answers */, batchGetUsers: (_c, cb) => cb(null, { users: [] }) });
+    const { address, calls } = await serve("s", {
+      getUser: () => {} /* never answers */,
+      batchGetUsers: (_c, cb) => cb(null, { users: [] }),
+    });
     const users = createUserClient({ address, defaultDeadlineMs: 30_000 });
     const incoming = new AbortController();
     const deadline = new Date(Date.now() + 2_000);
@@ -166,7 +179,9 @@ describe("errors and load balancing", () => {
         retryInfo: { retryDelayMs: 1500 },
       }),
     );
-    const { address } = await serve("s", { createUser: (_c, cb) => cb({ code: status.INVALID_ARGUMENT, details: "bad", metadata }) });
+    const { address } = await serve("s", {
+      createUser: (_c, cb) => cb({ code: status.INVALID_ARGUMENT, details: "bad", metadata }),
+    });
     const users = createUserClient({ address });
     const error = (await users.create({ email: "x" }).catch((e: unknown) => e)) as OrderlyError;
     expect(error).toBeInstanceOf(OrderlyError);
@@ -179,7 +194,10 @@ describe("errors and load balancing", () => {
   it("spreads calls over several addresses and carries on when one dies", async () => {
     const a = await serve("A", {});
     const b = await serve("B", {});
-    const users = createUserClient({ address: [a.address, b.address], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 } });
+    const users = createUserClient({
+      address: [a.address, b.address],
+      retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add((await users.get("x")).id);
     expect(seen).toEqual(new Set(["A", "B"]));

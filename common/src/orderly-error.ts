@@ -54,9 +54,13 @@ export class OrderlyError extends Error {
     }
     // What an AbortSignal throws: AbortSignal.timeout() fires a TimeoutError, abort() an AbortError.
     if (error instanceof Error && error.name === "TimeoutError")
-      return new OrderlyError(Code.DEADLINE_EXCEEDED, error.message || "the call timed out", {}, undefined, { cause: error });
+      return new OrderlyError(Code.DEADLINE_EXCEEDED, error.message || "the call timed out", {}, undefined, {
+        cause: error,
+      });
     if (error instanceof Error && error.name === "AbortError")
-      return new OrderlyError(Code.CANCELLED, error.message || "the call was cancelled", {}, undefined, { cause: error });
+      return new OrderlyError(Code.CANCELLED, error.message || "the call was cancelled", {}, undefined, {
+        cause: error,
+      });
     const message = error instanceof Error ? error.message : String(error);
     return new OrderlyError(Code.UNKNOWN, message, {}, undefined, { cause: error });
   }
@@ -66,7 +70,11 @@ export class OrderlyError extends Error {
     const metadata = this.metadata.clone();
     const details: ErrorDetails = {
       ...this.details,
-      errorInfo: this.details.errorInfo ?? { reason: nameOf(this.code) ?? "UNKNOWN", domain: ERROR_DOMAIN, metadata: {} },
+      errorInfo: this.details.errorInfo ?? {
+        reason: nameOf(this.code) ?? "UNKNOWN",
+        domain: ERROR_DOMAIN,
+        metadata: {},
+      },
     };
     metadata.set(STATUS_DETAILS_KEY, encodeStatus(this.code, this.message, details));
     return { code: this.code, details: this.message, metadata };
@@ -79,9 +87,5 @@ function nameOf(code: number): string | undefined {
 }
 
 function isServiceError(error: unknown): error is ServiceError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<ServiceError>).code === "number" &&
-    "metadata" in error
-  );
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number" && "metadata" in error;
 }

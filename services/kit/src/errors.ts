@@ -67,10 +67,16 @@ export function toOrderlyError(error: unknown, log: (error: unknown) => void): O
 function withErrorInfo(error: OrderlyError): OrderlyError {
   if (error.details.errorInfo) return error;
   const reason = error.codeName;
-  return new OrderlyError(error.code, error.message, {
-    ...error.details,
-    errorInfo: { reason, domain: ERROR_DOMAIN, metadata: {} },
-  }, undefined, { cause: error });
+  return new OrderlyError(
+    error.code,
+    error.message,
+    {
+      ...error.details,
+      errorInfo: { reason, domain: ERROR_DOMAIN, metadata: {} },
+    },
+    undefined,
+    { cause: error },
+  );
 }
 
 /** Turns every failure of the calls it wraps into an OrderlyError (see toOrderlyError). */

@@ -1,7 +1,15 @@
 // @orderly/kit: the server kit shared by every Orderly service. Public API first.
 export { createOrderlyServer, orderlyInterceptors, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 export { runServiceProcess, type ServiceProcess } from "./service-process.js";
-export { bindService, Encoded, withPreEncoding, type StreamItem, type ServiceHandlers, type HandlerOf, type GeneratedService } from "./service.js";
+export {
+  bindService,
+  Encoded,
+  withPreEncoding,
+  type StreamItem,
+  type ServiceHandlers,
+  type HandlerOf,
+  type GeneratedService,
+} from "./service.js";
 export type { CallContext, HandlerContext, Caller, MethodInfo, MethodKind } from "./context.js";
 export { compose, select, type Interceptor, type Next } from "./interceptor.js";
 export { authInterceptor, authRequired } from "./auth.js";

@@ -84,7 +84,11 @@ function serve(index: Index, call: grpc.ServerDuplexStream<Incoming, Response>):
       response = respond(index, incoming);
     } catch (err) {
       // A bug here must cost one answer, never the stream or the server.
-      response = { validHost: "", originalRequest: undefined, messageResponse: error(grpc.status.INTERNAL, String(err)) };
+      response = {
+        validHost: "",
+        originalRequest: undefined,
+        messageResponse: error(grpc.status.INTERNAL, String(err)),
+      };
     }
     if (!call.cancelled) call.write(response);
   });
@@ -195,7 +199,13 @@ function exactFiles(setBytes: Uint8Array): { proto: FileDescriptorProto; bytes: 
 }
 
 function buildIndex(files: { proto: FileDescriptorProto; bytes: Uint8Array }[], services: string[]): Index {
-  const index: Index = { files: new Map(), symbols: new Map(), messages: new Map(), extensions: new Map(), services: [] };
+  const index: Index = {
+    files: new Map(),
+    symbols: new Map(),
+    messages: new Map(),
+    extensions: new Map(),
+    services: [],
+  };
   const serviceNames = new Set<string>();
   for (const { proto: file, bytes } of files) {
     index.files.set(file.name, { proto: file, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });

@@ -5,12 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, OrderlyError } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
-import { StreamUsersResponse, UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
+import {
+  StreamUsersResponse,
+  UserServiceClient,
+  UserServiceService,
+} from "@orderly/proto/orderly/user/v1/user_service";
 import { Encoded } from "./service.js";
 import { DomainError } from "./domain/errors.js";
 import { failureOf as failure, startTestServer, testToken, type TestServer } from "./testing.js";
 
-const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
+const user = (id: string) => ({
+  id,
+  email: `${id}@example.com`,
+  profile: undefined,
+  createTime: new Date(0),
+  updateTime: new Date(0),
+  etag: "e1",
+});
 const aborted: unknown[] = [];
 let streamed = 0;
 
@@ -72,11 +83,16 @@ beforeAll(async () => {
       s.addService(UserServiceService, {
         async getUser(request, ctx) {
           if (request.id === "boom") throw new Error("database password is hunter2");
-          if (request.id === "domain") throw new DomainError("not_found", "USER_NOT_FOUND", "no such user", { resource: { type: "orderly.user.v1.User", name: "domain" } });
+          if (request.id === "domain")
+            throw new DomainError("not_found", "USER_NOT_FOUND", "no such user", {
+              resource: { type: "orderly.user.v1.User", name: "domain" },
+            });
           if (request.id === "slow") await sleepUntilAborted(ctx.signal, 5_000);
           if (request.id === "ignores-signal") await new Promise((r) => setTimeout(r, 1_500));
-          if (request.id === "whoami") return { user: { ...user(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
-          if (request.id === "deadline") return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
+          if (request.id === "whoami")
+            return { user: { ...user(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
+          if (request.id === "deadline")
+            return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
           return { user: user(request.id) };
         },
         async *streamUsers(request, ctx) {
@@ -114,13 +130,20 @@ afterAll(async () => {
   await server.close();
 });
 
-
 describe("auth", () => {
   const cases: [string, () => Promise<string | undefined>, string][] = [
     ["no token", async () => undefined, "TOKEN_MISSING"],
     ["an expired token", () => testToken("adm_1", ["admin"], { expiresInSeconds: -3600 }), "TOKEN_EXPIRED"],
-    ["a token signed with another key", () => testToken("adm_1", ["admin"], { secret: "another-secret-that-is-long-enough-32b" }), "TOKEN_INVALID"],
-    ["a token for another audience", () => testToken("adm_1", ["admin"], { audience: "someone-else" }), "TOKEN_INVALID"],
+    [
+      "a token signed with another key",
+      () => testToken("adm_1", ["admin"], { secret: "another-secret-that-is-long-enough-32b" }),
+      "TOKEN_INVALID",
+    ],
+    [
+      "a token for another audience",
+      () => testToken("adm_1", ["admin"], { audience: "someone-else" }),
+      "TOKEN_INVALID",
+    ],
   ];
   for (const [name, token, reason] of cases) {
     it(`answers ${name} with UNAUTHENTICATED ${reason}`, async () => {
@@ -175,7 +198,9 @@ describe("deadlines and cancellation", () => {
     const md = new Metadata();
     md.set("authorization", `Bearer ${await testToken("adm_1", ["admin"])}`);
     const started = Date.now();
-    const error = await new Promise<OrderlyError>((resolve) => raw.getUser({ id: "slow" }, md, (e) => resolve(OrderlyError.from(e))));
+    const error = await new Promise<OrderlyError>((resolve) =>
+      raw.getUser({ id: "slow" }, md, (e) => resolve(OrderlyError.from(e))),
+    );
     raw.close();
     expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(1_500);

@@ -39,7 +39,10 @@ type ResponseOf<M> = M extends { responseSerialize: (value: infer O) => Buffer }
  */
 export class Encoded<T = unknown> {
   /** The bytes of a message of type T. */
-  constructor(readonly bytes: Buffer, readonly _type?: T) {}
+  constructor(
+    readonly bytes: Buffer,
+    readonly _type?: T,
+  ) {}
 }
 
 /** What a server-streaming handler yields: a message, a pre-encoded one, or a batch of them written in one go. */
@@ -63,7 +66,10 @@ export function withPreEncoding<S extends GeneratedService>(definition: S): S {
   for (const [key, method] of Object.entries(definition)) {
     const serialize = method.responseSerialize as (value: unknown) => Buffer;
     copy[key] = method.responseStream
-      ? { ...method, responseSerialize: ((value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value))) }
+      ? {
+          ...method,
+          responseSerialize: (value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value)),
+        }
       : method;
   }
   return copy as S;
@@ -168,10 +174,16 @@ function createContext(
   const responseMetadata = new Metadata();
   responseMetadata.set(REQUEST_ID_KEY, requestId);
   const controller = new AbortController();
-  const onCancelled = () => controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
+  const onCancelled = () =>
+    controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
   call.once("cancelled", onCancelled);
   const callerDeadline = call.getDeadline();
-  const deadline = callerDeadline instanceof Date ? callerDeadline : Number.isFinite(callerDeadline) ? new Date(callerDeadline) : undefined;
+  const deadline =
+    callerDeadline instanceof Date
+      ? callerDeadline
+      : Number.isFinite(callerDeadline)
+        ? new Date(callerDeadline)
+        : undefined;
   let callLogger: Logger | undefined;
   const ctx: CallContext = {
     method,
@@ -210,7 +222,10 @@ function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSign
       signal.removeEventListener("abort", onAbort);
       resolve();
     };
-    if (signal.aborted) { reject(signal.reason); return; }
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
     call.once("drain", onDrain);
     signal.addEventListener("abort", onAbort, { once: true });
   });

@@ -68,7 +68,9 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       return claimsOf(payload);
     },
   };
-  return config.cacheSize === 0 ? verifier : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
+  return config.cacheSize === 0
+    ? verifier
+    : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
 }
 
 /**
@@ -76,7 +78,10 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
  */
 export function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined;
-  const listed = value("JWT_ALGORITHMS")?.split(",").map((a) => a.trim()).filter(Boolean);
+  const listed = value("JWT_ALGORITHMS")
+    ?.split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   const skew = value("JWT_CLOCK_SKEW_SECONDS");
   const common = {
     issuer: value("JWT_ISSUER") ?? DEFAULT_ISSUER,
@@ -84,7 +89,8 @@ export function authConfigFromEnv(env: Readonly<Record<string, string | undefine
     clockToleranceSeconds: skew === undefined ? DEFAULT_CLOCK_TOLERANCE_SECONDS : checkedTolerance(Number(skew)),
   };
   const jwksFile = value("JWT_JWKS_FILE");
-  if (jwksFile) return { ...common, algorithms: listed ?? DEFAULT_KEY_ALGORITHMS, key: { kind: "jwksFile", path: jwksFile } };
+  if (jwksFile)
+    return { ...common, algorithms: listed ?? DEFAULT_KEY_ALGORITHMS, key: { kind: "jwksFile", path: jwksFile } };
   const publicKeyFile = value("JWT_PUBLIC_KEY_FILE");
   if (publicKeyFile) {
     const pem = readConfigFile(publicKeyFile, "JWT_PUBLIC_KEY_FILE");
@@ -105,27 +111,38 @@ export function authConfigFromEnv(env: Readonly<Record<string, string | undefine
         "(the development secret is refused in production)",
     );
   }
-  return { ...common, algorithms: listed ?? DEFAULT_SECRET_ALGORITHMS, key: { kind: "secret", secret: secret ?? DEV_JWT_SECRET } };
+  return {
+    ...common,
+    algorithms: listed ?? DEFAULT_SECRET_ALGORITHMS,
+    key: { kind: "secret", secret: secret ?? DEV_JWT_SECRET },
+  };
 }
 
 function resolveKey(config: AuthConfig): { key: VerificationKey; algorithms: string[] } {
   const source = config.key;
-  const algorithms = [...(config.algorithms ?? (source.kind === "secret" ? DEFAULT_SECRET_ALGORITHMS : DEFAULT_KEY_ALGORITHMS))];
+  const algorithms = [
+    ...(config.algorithms ?? (source.kind === "secret" ? DEFAULT_SECRET_ALGORITHMS : DEFAULT_KEY_ALGORITHMS)),
+  ];
   if (algorithms.length === 0) throw new Error("auth config: the algorithm allow-list is empty");
   // jose refuses unsecured tokens anyway; refusing the configuration too makes the intent impossible to miss.
-  if (algorithms.some((a) => a.toLowerCase() === "none")) throw new Error('auth config: algorithm "none" is never allowed');
+  if (algorithms.some((a) => a.toLowerCase() === "none"))
+    throw new Error('auth config: algorithm "none" is never allowed');
   switch (source.kind) {
     case "secret": {
       const stray = algorithms.filter((a) => !HMAC_ALGORITHMS.includes(a));
-      if (stray.length > 0) throw new Error(`auth config: a secret can only verify HMAC algorithms, not ${stray.join(", ")}`);
+      if (stray.length > 0)
+        throw new Error(`auth config: a secret can only verify HMAC algorithms, not ${stray.join(", ")}`);
       const secret = new TextEncoder().encode(source.secret);
-      if (secret.length < MIN_SECRET_BYTES) throw new Error(`auth config: the secret must be at least ${MIN_SECRET_BYTES} bytes`);
+      if (secret.length < MIN_SECRET_BYTES)
+        throw new Error(`auth config: the secret must be at least ${MIN_SECRET_BYTES} bytes`);
       return { key: secret, algorithms };
     }
     case "publicKey": {
       const key = parsePublicKey(source.pem);
       if (!algorithms.includes(source.algorithm)) {
-        throw new Error(`auth config: the key's algorithm ${source.algorithm} is not in the allow-list (${algorithms.join(", ")})`);
+        throw new Error(
+          `auth config: the key's algorithm ${source.algorithm} is not in the allow-list (${algorithms.join(", ")})`,
+        );
       }
       if (!fitsKey(source.algorithm, key)) {
         throw new Error(`auth config: a ${key.asymmetricKeyType ?? "unknown"} key cannot verify ${source.algorithm}`);

@@ -30,7 +30,11 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     };
     return { store, feed, close };
   }
-  const store = await openPostgresOrderStore({ url, schema: process.env.ORDERS_DB_SCHEMA ?? "orders", statementTimeoutMs: 15_000 });
+  const store = await openPostgresOrderStore({
+    url,
+    schema: process.env.ORDERS_DB_SCHEMA ?? "orders",
+    statementTimeoutMs: 15_000,
+  });
   // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
   const feed = new EventFeed({ store, onError, pollIntervalMs: 5_000 });
   // Listen before the feed reads its start position, so nothing committed in between is missed.

@@ -8,7 +8,11 @@ import { checkMigrationOrder, type Migration } from "./migrations.js";
 export type { Migration } from "./migrations.js";
 
 /** Opens (creating its directory) and migrates a SQLite database; `:memory:` is allowed. */
-export function openSqliteDatabase(options: { path: string; migrations: readonly Migration[]; busyTimeoutMs?: number }): DatabaseType {
+export function openSqliteDatabase(options: {
+  path: string;
+  migrations: readonly Migration[];
+  busyTimeoutMs?: number;
+}): DatabaseType {
   if (options.path !== ":memory:") mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const db = new Database(options.path);
   try {
@@ -26,9 +30,15 @@ export function openSqliteDatabase(options: { path: string; migrations: readonly
 }
 
 /** Applies the migrations `db` has not run yet, each in its own transaction; returns the versions it applied. */
-export function migrate(db: DatabaseType, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
+export function migrate(
+  db: DatabaseType,
+  migrations: readonly Migration[],
+  now: () => Date = () => new Date(),
+): number[] {
   checkMigrationOrder(migrations);
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)",
+  );
   const latest = db.prepare<[], { version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
   const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
   const applied: number[] = [];
@@ -45,7 +55,8 @@ export function migrate(db: DatabaseType, migrations: readonly Migration[], now:
   }
   const current = latest.get()?.version ?? 0;
   // A newer binary migrated this file; running old code on it could corrupt data it does not understand.
-  if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
+  if (current > migrations.length)
+    throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
   return applied;
 }
 

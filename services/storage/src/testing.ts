@@ -104,7 +104,9 @@ export interface OutageProxy {
 }
 
 /** Starts an OutageProxy on 127.0.0.1 forwarding to `target` (default: the test database's host and port). */
-export async function startOutageProxy(target: { host: string; port: number } = targetOf(pgTestUrl())): Promise<OutageProxy> {
+export async function startOutageProxy(
+  target: { host: string; port: number } = targetOf(pgTestUrl()),
+): Promise<OutageProxy> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);

@@ -5,7 +5,9 @@ import { checkUpdateMask, requireId } from "./requests.js";
 describe("requireId", () => {
   it("refuses an empty id with INVALID_ARGUMENT naming the field", () => {
     expect(catchError(() => requireId(""))).toMatchObject({ kind: "invalid_argument", reason: "INVALID_ARGUMENT" });
-    expect(catchError(() => requireId("", "order_id")).fieldViolations).toEqual([{ field: "order_id", description: "is required" }]);
+    expect(catchError(() => requireId("", "order_id")).fieldViolations).toEqual([
+      { field: "order_id", description: "is required" },
+    ]);
     expect(() => requireId("usr_1")).not.toThrow();
   });
 });

@@ -16,7 +16,10 @@ export function requireId(id: string, field = "id"): void {
 export function checkUpdateMask(paths: readonly string[], allowed: readonly string[]): void {
   const known = allowed.join(", ");
   if (paths.length === 0) {
-    throw invalidUpdateMask([{ field: "update_mask", description: `must name at least one path; allowed: ${known}` }], []);
+    throw invalidUpdateMask(
+      [{ field: "update_mask", description: `must name at least one path; allowed: ${known}` }],
+      [],
+    );
   }
   const unknown = [...new Set(paths.filter((path) => !allowed.includes(path)))];
   if (unknown.length > 0) {

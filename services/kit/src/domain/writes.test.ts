@@ -15,22 +15,32 @@ describe("newEtag", () => {
 describe("writeWithRetries", () => {
   it("returns the first attempt that wins", async () => {
     let attempts = 0;
-    const result = await writeWithRetries({ ...target, etag: undefined }, async () => (++attempts < 3 ? undefined : "won"));
+    const result = await writeWithRetries({ ...target, etag: undefined }, async () =>
+      ++attempts < 3 ? undefined : "won",
+    );
     expect(result).toBe("won");
     expect(attempts).toBe(3);
   });
 
   it("with an etag, a lost race is final: ETAG_MISMATCH after one attempt", async () => {
     let attempts = 0;
-    const error = await writeWithRetries({ ...target, etag: "e1" }, async () => (attempts++, undefined)).catch((e: unknown) => e);
+    const error = await writeWithRetries({ ...target, etag: "e1" }, async () => (attempts++, undefined)).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DomainError);
-    expect(error).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH", resource: { type: target.resourceType, name: "thg_1" } });
+    expect(error).toMatchObject({
+      kind: "aborted",
+      reason: "ETAG_MISMATCH",
+      resource: { type: target.resourceType, name: "thg_1" },
+    });
     expect(attempts).toBe(1);
   });
 
   it("without an etag, retries UPDATE_RETRIES times, then CONCURRENT_UPDATE with a retry hint", async () => {
     let attempts = 0;
-    const error = await writeWithRetries({ ...target, etag: undefined }, async () => (attempts++, undefined)).catch((e: unknown) => e);
+    const error = await writeWithRetries({ ...target, etag: undefined }, async () => (attempts++, undefined)).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({
       kind: "aborted",
       reason: "CONCURRENT_UPDATE",

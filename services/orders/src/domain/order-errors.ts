@@ -34,19 +34,29 @@ export function orderNotFound(id: string): DomainError {
 export function invalidStateTransition(order: Pick<Order, "id" | "state">, action: OrderAction): DomainError {
   const method = METHOD_OF_ACTION[action];
   const description = `order is ${order.state}; ${method} needs ${orList(statesAllowing(action))}`;
-  return new DomainError("failed_precondition", OrderReason.INVALID_STATE_TRANSITION, `cannot ${action} order ${JSON.stringify(order.id)}: ${description}`, {
-    preconditionViolations: [{ type: "STATE", subject: order.id, description }],
-    metadata: { id: order.id, state: order.state, action: method },
-  });
+  return new DomainError(
+    "failed_precondition",
+    OrderReason.INVALID_STATE_TRANSITION,
+    `cannot ${action} order ${JSON.stringify(order.id)}: ${description}`,
+    {
+      preconditionViolations: [{ type: "STATE", subject: order.id, description }],
+      metadata: { id: order.id, state: order.state, action: method },
+    },
+  );
 }
 
 /** FAILED_PRECONDITION because UpdateOrder may change an order only while it is PENDING. */
 export function orderNotEditable(order: Pick<Order, "id" | "state">): DomainError {
   const description = `order is ${order.state}; UpdateOrder needs PENDING`;
-  return new DomainError("failed_precondition", OrderReason.ORDER_NOT_PENDING, `cannot update order ${JSON.stringify(order.id)}: ${description}`, {
-    preconditionViolations: [{ type: "STATE", subject: order.id, description }],
-    metadata: { id: order.id, state: order.state },
-  });
+  return new DomainError(
+    "failed_precondition",
+    OrderReason.ORDER_NOT_PENDING,
+    `cannot update order ${JSON.stringify(order.id)}: ${description}`,
+    {
+      preconditionViolations: [{ type: "STATE", subject: order.id, description }],
+      metadata: { id: order.id, state: order.state },
+    },
+  );
 }
 
 /** ALREADY_EXISTS because this request_id already created an order from different content. */

@@ -14,7 +14,15 @@ import {
   type FieldViolation,
 } from "@orderly/kit/domain";
 import { currencySet, type CurrencySet } from "./currencies.js";
-import { ORDER_ID_PREFIX, ORDER_RESOURCE_TYPE, type NewOrder, type NewOrderEvent, type Order, type OrderEvent, type OrderFilter } from "./model.js";
+import {
+  ORDER_ID_PREFIX,
+  ORDER_RESOURCE_TYPE,
+  type NewOrder,
+  type NewOrderEvent,
+  type Order,
+  type OrderEvent,
+  type OrderFilter,
+} from "./model.js";
 import { totalOf } from "./money.js";
 import {
   invalidStateTransition,
@@ -227,7 +235,13 @@ export class Orders {
       // Writing the same content again would only add noise to the audit trail and invalidate clients' etags.
       if (canonicalOrderContent({ ...current, ...masked }) === canonicalOrderContent(current)) return current;
       const now = this.clock();
-      const next: Order = { ...current, ...masked, totalMinor: totalOf(masked.items), updateTime: now, etag: newEtag() };
+      const next: Order = {
+        ...current,
+        ...masked,
+        totalMinor: totalOf(masked.items),
+        updateTime: now,
+        etag: newEtag(),
+      };
       const event = eventOf(next, "UPDATED", current.state, access.subject, "", now);
       return this.written(await this.store.update(next, current.etag, event, signal));
     });
@@ -254,10 +268,17 @@ export class Orders {
   }
 
   /** One page of an order's audit trail, oldest first; NOT_FOUND exactly as get. */
-  async events(orderId: string, query: OrderEventsQuery, access: Access, signal?: AbortSignal): Promise<OrderEventPage> {
+  async events(
+    orderId: string,
+    query: OrderEventsQuery,
+    access: Access,
+    signal?: AbortSignal,
+  ): Promise<OrderEventPage> {
     requireLimit(query.limit);
     if (!Number.isSafeInteger(query.afterRevision) || query.afterRevision < 0) {
-      throw invalidArgument([{ field: "page_token", description: `must resume at a revision of 0 or more, got ${query.afterRevision}` }]);
+      throw invalidArgument([
+        { field: "page_token", description: `must resume at a revision of 0 or more, got ${query.afterRevision}` },
+      ]);
     }
     await this.visible(orderId, access, signal);
     const rows = await this.store.orderEvents(orderId, query.afterRevision, query.limit + 1, signal);
@@ -266,7 +287,13 @@ export class Orders {
 
   // The state machine decides; a lost CAS without an etag re-reads and decides again, because the state may have
   // moved (e.g. a concurrent cancel makes a confirm invalid rather than something to retry blindly).
-  private async move(action: OrderAction, id: string, options: TransitionOptions, access: Access, signal: AbortSignal | undefined): Promise<Order> {
+  private async move(
+    action: OrderAction,
+    id: string,
+    options: TransitionOptions,
+    access: Access,
+    signal: AbortSignal | undefined,
+  ): Promise<Order> {
     const etag = options.etag || undefined;
     const reason = options.reason ?? "";
     requireId(id);
@@ -305,12 +332,21 @@ export class Orders {
     try {
       this.onCommitted(events);
     } catch (error) {
-      process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: "ORDERLY_ON_COMMITTED_FAILED" });
+      process.emitWarning(error instanceof Error ? error : new Error(String(error)), {
+        code: "ORDERLY_ON_COMMITTED_FAILED",
+      });
     }
   }
 }
 
-function eventOf(order: Order, type: NewOrderEvent["type"], fromState: NewOrderEvent["fromState"], actor: string, reason: string, time: Date): NewOrderEvent {
+function eventOf(
+  order: Order,
+  type: NewOrderEvent["type"],
+  fromState: NewOrderEvent["fromState"],
+  actor: string,
+  reason: string,
+  time: Date,
+): NewOrderEvent {
   return { orderId: order.id, userId: order.userId, type, fromState, toState: order.state, actor, reason, time };
 }
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { OrderState } from "./model.js";
-import { EVENT_TYPE_OF_ACTION, ORDER_ACTIONS, ORDER_STATES, statesAllowing, transition, TRANSITIONS, type OrderAction } from "./state-machine.js";
+import {
+  EVENT_TYPE_OF_ACTION,
+  ORDER_ACTIONS,
+  ORDER_STATES,
+  statesAllowing,
+  transition,
+  TRANSITIONS,
+  type OrderAction,
+} from "./state-machine.js";
 
 // The table of docs/product.md#states, retyped as text so the test does not read the constant it checks.
 const PRODUCT_TABLE = `
@@ -13,9 +21,14 @@ const PRODUCT_TABLE = `
 `;
 
 function parse(table: string): { from: OrderState; action: OrderAction; cell: string }[] {
-  const [header, ...rows] = table.trim().split("\n").map((line) => line.split("|").map((cell) => cell.trim()));
+  const [header, ...rows] = table
+    .trim()
+    .split("\n")
+    .map((line) => line.split("|").map((cell) => cell.trim()));
   const actions = header!.slice(1) as OrderAction[];
-  return rows.flatMap(([from, ...cells]) => cells.map((cell, i) => ({ from: from as OrderState, action: actions[i]!, cell })));
+  return rows.flatMap(([from, ...cells]) =>
+    cells.map((cell, i) => ({ from: from as OrderState, action: actions[i]!, cell })),
+  );
 }
 
 const cells = parse(PRODUCT_TABLE);
@@ -44,7 +57,12 @@ describe("the transition table", () => {
   });
 
   it("names the event each action writes and the states each action needs", () => {
-    expect(EVENT_TYPE_OF_ACTION).toEqual({ confirm: "CONFIRMED", ship: "SHIPPED", deliver: "DELIVERED", cancel: "CANCELLED" });
+    expect(EVENT_TYPE_OF_ACTION).toEqual({
+      confirm: "CONFIRMED",
+      ship: "SHIPPED",
+      deliver: "DELIVERED",
+      cancel: "CANCELLED",
+    });
     expect(statesAllowing("confirm")).toEqual(["PENDING"]);
     expect(statesAllowing("ship")).toEqual(["CONFIRMED"]);
     expect(statesAllowing("deliver")).toEqual(["SHIPPED"]);

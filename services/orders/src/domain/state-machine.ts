@@ -19,11 +19,11 @@ export type TransitionCell = OrderState | "-";
  * success).
  */
 export const TRANSITIONS: { readonly [From in OrderState]: { readonly [Action in OrderAction]: TransitionCell } } = {
-  PENDING:   { confirm: "CONFIRMED", ship: "-",       deliver: "-",         cancel: "CANCELLED" },
-  CONFIRMED: { confirm: "-",         ship: "SHIPPED", deliver: "-",         cancel: "CANCELLED" },
-  SHIPPED:   { confirm: "-",         ship: "-",       deliver: "DELIVERED", cancel: "-" },
-  DELIVERED: { confirm: "-",         ship: "-",       deliver: "-",         cancel: "-" },
-  CANCELLED: { confirm: "-",         ship: "-",       deliver: "-",         cancel: "CANCELLED" },
+  PENDING: { confirm: "CONFIRMED", ship: "-", deliver: "-", cancel: "CANCELLED" },
+  CONFIRMED: { confirm: "-", ship: "SHIPPED", deliver: "-", cancel: "CANCELLED" },
+  SHIPPED: { confirm: "-", ship: "-", deliver: "DELIVERED", cancel: "-" },
+  DELIVERED: { confirm: "-", ship: "-", deliver: "-", cancel: "-" },
+  CANCELLED: { confirm: "-", ship: "-", deliver: "-", cancel: "CANCELLED" },
 };
 
 /** The audit event type each action writes when it changes the state. */

@@ -63,14 +63,21 @@ export function grpcUserDirectory(users: UserClient): UserDirectory {
         if (OrderlyError.from(error).code !== Code.NOT_FOUND) throw mapFailure(error);
       }
     }
-    const lookup = (id: string) => users.get(id, options).then(() => true, (error: unknown) => notFoundOr(error));
+    const lookup = (id: string) =>
+      users.get(id, options).then(
+        () => true,
+        (error: unknown) => notFoundOr(error),
+      );
     return new Map(await Promise.all(ids.map(async (id) => [id, await lookup(id)] as const)));
   }
 
   return {
     exists(userId, signal) {
       return new Promise<boolean>((resolve, reject) => {
-        if (signal?.aborted) { reject(signal.reason); return; }
+        if (signal?.aborted) {
+          reject(signal.reason);
+          return;
+        }
         signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
         const waiters = pending.get(userId) ?? [];
         if (pending.size === 0) setImmediate(flush);
@@ -89,12 +96,19 @@ function mapFailure(error: unknown): Error {
   const failure = OrderlyError.from(error);
   switch (failure.code) {
     case Code.UNAVAILABLE:
-      return new DomainError("unavailable", "USER_SERVICE_UNAVAILABLE", "UserService is unavailable; retry later", { retryAfterMs: 1_000, cause: failure });
+      return new DomainError("unavailable", "USER_SERVICE_UNAVAILABLE", "UserService is unavailable; retry later", {
+        retryAfterMs: 1_000,
+        cause: failure,
+      });
     case Code.DEADLINE_EXCEEDED:
-      return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the deadline passed while checking the user", { cause: failure });
+      return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the deadline passed while checking the user", {
+        cause: failure,
+      });
     case Code.CANCELLED:
       return new DomainError("cancelled", "CANCELLED", "the check of the user was cancelled", { cause: failure });
     default:
-      return new Error(`UserService answered ${failure.codeName} (${failure.reason}): ${failure.message}`, { cause: failure });
+      return new Error(`UserService answered ${failure.codeName} (${failure.reason}): ${failure.message}`, {
+        cause: failure,
+      });
   }
 }

@@ -74,7 +74,17 @@ export interface StoredItemRow {
 }
 
 /** Every column of order_events, in the order statements list them. */
-export const EVENT_COLUMNS = ["revision", "order_id", "user_id", "type", "from_state", "to_state", "actor", "reason", "time"] as const;
+export const EVENT_COLUMNS = [
+  "revision",
+  "order_id",
+  "user_id",
+  "type",
+  "from_state",
+  "to_state",
+  "actor",
+  "reason",
+  "time",
+] as const;
 
 /** The columns a store writes for a new event: all but the revision, which the store assigns. */
 export const EVENT_INSERT_COLUMNS = EVENT_COLUMNS.filter((column) => column !== "revision");

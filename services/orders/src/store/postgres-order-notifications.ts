@@ -39,7 +39,11 @@ export async function listenForOrderEvents(options: OrderNotificationOptions): P
   let backoffMs = minBackoffMs;
 
   const connectOnce = async (): Promise<pg.Client> => {
-    const next = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000, keepAlive: true });
+    const next = new pg.Client({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
+      keepAlive: true,
+    });
     // Registered before connecting: an 'error' without a listener would crash the process.
     next.on("error", (error) => lost(next, error));
     next.on("end", () => lost(next, new Error("LISTEN connection ended")));

@@ -134,16 +134,28 @@ class PostgresOrderStore implements OrderStore {
           return { kind: "replayed", order };
         }
         const row = orderRow(record.order);
-        await pgQuery(client, INSERT_ORDER, ORDER_COLUMNS.map((column) => row[column]), signal);
+        await pgQuery(
+          client,
+          INSERT_ORDER,
+          ORDER_COLUMNS.map((column) => row[column]),
+          signal,
+        );
         await this.writeItems(client, record.order, signal);
         const event = await this.appendEvent(client, record.event, signal);
-        return { kind: "created", order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"), event };
+        return {
+          kind: "created",
+          order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"),
+          event,
+        };
       },
       signal,
     );
   }
 
-  async findByRequestId(requestId: string, signal?: AbortSignal): Promise<{ order: Order; requestHash: string } | undefined> {
+  async findByRequestId(
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; requestHash: string } | undefined> {
     const [row] = await pgQuery<OrderWithItemsRow & { request_hash: string }>(
       this.pool,
       `SELECT ${ORDER_FIELDS}, r.request_hash FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = $1`,
@@ -170,11 +182,21 @@ class PostgresOrderStore implements OrderStore {
     if (query.beforeId !== undefined) where("id", "<", query.beforeId);
     values.push(query.limit);
     const filter = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
-    const rows = await pgQuery<OrderWithItemsRow>(this.pool, `${ORDER_SELECT} ${filter} ORDER BY o.id DESC LIMIT $${values.length}`, values, signal);
+    const rows = await pgQuery<OrderWithItemsRow>(
+      this.pool,
+      `${ORDER_SELECT} ${filter} ORDER BY o.id DESC LIMIT $${values.length}`,
+      values,
+      signal,
+    );
     return rows.map(orderWithItems);
   }
 
-  async update(order: Order, expectedEtag: string, event: NewOrderEvent, signal?: AbortSignal): Promise<{ order: Order; event: OrderEvent } | undefined> {
+  async update(
+    order: Order,
+    expectedEtag: string,
+    event: NewOrderEvent,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; event: OrderEvent } | undefined> {
     return withTransaction(
       this.pool,
       async (client) => {
@@ -187,13 +209,21 @@ class PostgresOrderStore implements OrderStore {
         await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
         await this.writeItems(client, order, signal);
         const written = await this.appendEvent(client, event, signal);
-        return { order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"), event: written };
+        return {
+          order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"),
+          event: written,
+        };
       },
       signal,
     );
   }
 
-  async orderEvents(orderId: string, afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]> {
+  async orderEvents(
+    orderId: string,
+    afterRevision: number,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<OrderEvent[]> {
     const rows = await pgQuery<StoredEventRow>(
       this.pool,
       `SELECT ${EVENT_LIST} FROM order_events WHERE order_id = $1 AND revision > $2 ORDER BY revision LIMIT $3`,
@@ -204,7 +234,12 @@ class PostgresOrderStore implements OrderStore {
   }
 
   async eventsAfter(afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]> {
-    const rows = await pgQuery<StoredEventRow>(this.pool, `SELECT ${EVENT_LIST} FROM order_events WHERE revision > $1 ORDER BY revision LIMIT $2`, [afterRevision, limit], signal);
+    const rows = await pgQuery<StoredEventRow>(
+      this.pool,
+      `SELECT ${EVENT_LIST} FROM order_events WHERE revision > $1 ORDER BY revision LIMIT $2`,
+      [afterRevision, limit],
+      signal,
+    );
     return rows.map(eventFromRow);
   }
 
@@ -215,7 +250,12 @@ class PostgresOrderStore implements OrderStore {
   }
 
   async firstRevisionSince(since: Date, signal?: AbortSignal): Promise<number | undefined> {
-    const [row] = await pgQuery<{ first: string | null }>(this.pool, "SELECT min(revision) AS first FROM order_events WHERE time >= $1", [since], signal);
+    const [row] = await pgQuery<{ first: string | null }>(
+      this.pool,
+      "SELECT min(revision) AS first FROM order_events WHERE time >= $1",
+      [since],
+      signal,
+    );
     return row?.first == null ? undefined : Number(row.first);
   }
 
@@ -225,7 +265,11 @@ class PostgresOrderStore implements OrderStore {
     if (this.ownsPool) await this.pool.end();
   }
 
-  private async readOrder(runner: pg.Pool | pg.PoolClient, id: string, signal: AbortSignal | undefined): Promise<Order | undefined> {
+  private async readOrder(
+    runner: pg.Pool | pg.PoolClient,
+    id: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Order | undefined> {
     const [row] = await pgQuery<OrderWithItemsRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
     return row && orderWithItems(row);
   }
@@ -237,9 +281,18 @@ class PostgresOrderStore implements OrderStore {
     await pgQuery(client, INSERT_ITEMS, [order.id, ...columns], signal);
   }
 
-  private async appendEvent(client: pg.PoolClient, event: NewOrderEvent, signal: AbortSignal | undefined): Promise<OrderEvent> {
+  private async appendEvent(
+    client: pg.PoolClient,
+    event: NewOrderEvent,
+    signal: AbortSignal | undefined,
+  ): Promise<OrderEvent> {
     const row = eventRow(event);
-    const [stored] = await pgQuery<StoredEventRow>(client, APPEND_EVENT, EVENT_INSERT_COLUMNS.map((column) => row[column]), signal);
+    const [stored] = await pgQuery<StoredEventRow>(
+      client,
+      APPEND_EVENT,
+      EVENT_INSERT_COLUMNS.map((column) => row[column]),
+      signal,
+    );
     return eventFromRow(oneRow(stored, "APPEND_EVENT"));
   }
 }

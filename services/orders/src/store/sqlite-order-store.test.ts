@@ -51,7 +51,10 @@ describe("sqlite order store on disk", () => {
     try {
       const won = await a.create(recordOf("ord_1", "req-shared"));
       expect(won.kind).toBe("created");
-      expect(await b.create(recordOf("ord_2", "req-shared"))).toEqual({ kind: "replayed", order: recordOf("ord_1", "x").order });
+      expect(await b.create(recordOf("ord_2", "req-shared"))).toEqual({
+        kind: "replayed",
+        order: recordOf("ord_1", "x").order,
+      });
       expect(await b.eventsAfter(0, 10)).toHaveLength(1);
     } finally {
       await a.close();
@@ -90,7 +93,11 @@ describe("sqlite order store on disk", () => {
 });
 
 describe("migrate", () => {
-  const extra: Migration = { version: 2, name: "add note", sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''" };
+  const extra: Migration = {
+    version: 2,
+    name: "add note",
+    sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+  };
 
   it("applies only the migrations a database has not run, and refuses one from a newer build", () => {
     const db = new Database(":memory:");
@@ -105,7 +112,11 @@ describe("migrate", () => {
 function readMigrations(path: string): { version: number; applied_at: number }[] {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare<[], { version: number; applied_at: number }>("SELECT version, applied_at FROM schema_migrations ORDER BY version").all();
+    return db
+      .prepare<[], { version: number; applied_at: number }>(
+        "SELECT version, applied_at FROM schema_migrations ORDER BY version",
+      )
+      .all();
   } finally {
     db.close();
   }

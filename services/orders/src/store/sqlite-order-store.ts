@@ -4,7 +4,13 @@
 // bigint and are never squeezed through a double.
 import Database from "better-sqlite3";
 import { oneRow } from "@orderly/storage";
-import { namedAssignments, namedValues, openSqliteDatabase, sqliteValues, type SqliteValues } from "@orderly/storage/sqlite";
+import {
+  namedAssignments,
+  namedValues,
+  openSqliteDatabase,
+  sqliteValues,
+  type SqliteValues,
+} from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { LineItem, NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
@@ -46,7 +52,11 @@ const EVENT_LIST = EVENT_COLUMNS.join(", ");
 
 /** Opens (creating and migrating if needed) a SQLite-backed OrderStore. */
 export async function openSqliteOrderStore(options: SqliteOrderStoreOptions): Promise<OrderStore> {
-  const db = openSqliteDatabase({ path: options.path, migrations: SQLITE_ORDER_MIGRATIONS, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  const db = openSqliteDatabase({
+    path: options.path,
+    migrations: SQLITE_ORDER_MIGRATIONS,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  });
   return new SqliteOrderStore(db);
 }
 
@@ -68,15 +78,23 @@ class SqliteOrderStore implements OrderStore {
   private readonly listStmts = new Map<string, Database.Statement<Record<string, string | number>, StoredOrderRow>>();
   private readonly createTx;
   private readonly batchTx;
-  private pendingCreates: { record: CreateOrderRecord; resolve: (outcome: CreateOutcome) => void; reject: (error: unknown) => void }[] = [];
+  private pendingCreates: {
+    record: CreateOrderRecord;
+    resolve: (outcome: CreateOutcome) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   private readonly updateTx;
 
   constructor(private readonly db: Database.Database) {
-    this.insertOrderStmt = db.prepare<[SqliteOrderRow]>(`INSERT INTO orders (${ORDER_LIST}) VALUES (${namedValues(ORDER_COLUMNS)})`);
+    this.insertOrderStmt = db.prepare<[SqliteOrderRow]>(
+      `INSERT INTO orders (${ORDER_LIST}) VALUES (${namedValues(ORDER_COLUMNS)})`,
+    );
     this.updateOrderStmt = db.prepare<[SqliteOrderRow & { expected: string }]>(
       `UPDATE orders SET ${namedAssignments(ORDER_UPDATE_COLUMNS)} WHERE id = @id AND etag = @expected`,
     );
-    this.getOrderStmt = db.prepare<[string], StoredOrderRow>(`SELECT ${ORDER_LIST} FROM orders WHERE id = ?`).safeIntegers(true);
+    this.getOrderStmt = db
+      .prepare<[string], StoredOrderRow>(`SELECT ${ORDER_LIST} FROM orders WHERE id = ?`)
+      .safeIntegers(true);
     // One statement for a whole page of orders: the ids travel as a JSON array instead of a variable-length IN list.
     this.itemsOfStmt = db
       .prepare<[string], StoredItemRow & { order_id: string }>(
@@ -105,7 +123,9 @@ class SqliteOrderStore implements OrderStore {
       `SELECT ${EVENT_LIST} FROM order_events WHERE revision > ? ORDER BY revision LIMIT ?`,
     );
     this.headStmt = db.prepare<[], { head: number }>("SELECT coalesce(max(revision), 0) AS head FROM order_events");
-    this.firstSinceStmt = db.prepare<[number], { first: number | null }>("SELECT min(revision) AS first FROM order_events WHERE time >= ?");
+    this.firstSinceStmt = db.prepare<[number], { first: number | null }>(
+      "SELECT min(revision) AS first FROM order_events WHERE time >= ?",
+    );
 
     // The request id is claimed first, inside the transaction: of any number of concurrent creates with one request
     // id, exactly one inserts the claim and the order; every other one finds the claim and reads the winner back.
@@ -122,14 +142,16 @@ class SqliteOrderStore implements OrderStore {
       const event = this.appendEvent(record.event);
       return { kind: "created", order: oneRow(this.readOrder(record.order.id), "reading the new order"), event };
     });
-    this.updateTx = db.transaction((order: Order, expected: string, event: NewOrderEvent): { order: Order; event: OrderEvent } | undefined => {
-      if (this.updateOrderStmt.run({ ...sqliteValues(orderRow(order)), expected }).changes === 0) return undefined;
-      // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
-      this.deleteItemsStmt.run(order.id);
-      this.writeItems(order);
-      const written = this.appendEvent(event);
-      return { order: oneRow(this.readOrder(order.id), "reading the updated order"), event: written };
-    });
+    this.updateTx = db.transaction(
+      (order: Order, expected: string, event: NewOrderEvent): { order: Order; event: OrderEvent } | undefined => {
+        if (this.updateOrderStmt.run({ ...sqliteValues(orderRow(order)), expected }).changes === 0) return undefined;
+        // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
+        this.deleteItemsStmt.run(order.id);
+        this.writeItems(order);
+        const written = this.appendEvent(event);
+        return { order: oneRow(this.readOrder(order.id), "reading the updated order"), event: written };
+      },
+    );
   }
 
   async create(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
@@ -170,7 +192,10 @@ class SqliteOrderStore implements OrderStore {
     });
   }
 
-  async findByRequestId(requestId: string, signal?: AbortSignal): Promise<{ order: Order; requestHash: string } | undefined> {
+  async findByRequestId(
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; requestHash: string } | undefined> {
     throwIfAborted(signal);
     const found = this.findRequestStmt.get(requestId);
     const order = found && this.readOrder(found.order_id);
@@ -192,12 +217,22 @@ class SqliteOrderStore implements OrderStore {
     return this.withItems(rows);
   }
 
-  async update(order: Order, expectedEtag: string, event: NewOrderEvent, signal?: AbortSignal): Promise<{ order: Order; event: OrderEvent } | undefined> {
+  async update(
+    order: Order,
+    expectedEtag: string,
+    event: NewOrderEvent,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; event: OrderEvent } | undefined> {
     throwIfAborted(signal);
     return this.updateTx.immediate(order, expectedEtag, event);
   }
 
-  async orderEvents(orderId: string, afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]> {
+  async orderEvents(
+    orderId: string,
+    afterRevision: number,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<OrderEvent[]> {
     throwIfAborted(signal);
     return this.orderEventsStmt.all(orderId, afterRevision, limit).map(eventFromRow);
   }
@@ -223,13 +258,23 @@ class SqliteOrderStore implements OrderStore {
 
   // One statement per filter combination rather than "(@x IS NULL OR col = @x)": the planner picks an index when the
   // statement is prepared, and only a statement that names user_id or state can use (user_id, id) or (state, id).
-  private listStmt(byUser: boolean, byState: boolean, before: boolean): Database.Statement<Record<string, string | number>, StoredOrderRow> {
+  private listStmt(
+    byUser: boolean,
+    byState: boolean,
+    before: boolean,
+  ): Database.Statement<Record<string, string | number>, StoredOrderRow> {
     const key = `${byUser}/${byState}/${before}`;
     let stmt = this.listStmts.get(key);
     if (!stmt) {
-      const conditions = [byUser && "user_id = @user_id", byState && "state = @state", before && "id < @before_id"].filter(Boolean);
+      const conditions = [
+        byUser && "user_id = @user_id",
+        byState && "state = @state",
+        before && "id < @before_id",
+      ].filter(Boolean);
       const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
-      stmt = this.db.prepare<Record<string, string | number>, StoredOrderRow>(`SELECT ${ORDER_LIST} FROM orders ${where} ORDER BY id DESC LIMIT @limit`);
+      stmt = this.db.prepare<Record<string, string | number>, StoredOrderRow>(
+        `SELECT ${ORDER_LIST} FROM orders ${where} ORDER BY id DESC LIMIT @limit`,
+      );
       stmt.safeIntegers(true);
       this.listStmts.set(key, stmt);
     }

@@ -12,7 +12,15 @@ import {
   type Access,
   type FieldViolation,
 } from "@orderly/kit/domain";
-import { normalizeEmail, USER_ID_PREFIX, USER_RESOURCE_TYPE, type NewUser, type User, type UserFilter, type UserPatch } from "./model.js";
+import {
+  normalizeEmail,
+  USER_ID_PREFIX,
+  USER_RESOURCE_TYPE,
+  type NewUser,
+  type User,
+  type UserFilter,
+  type UserPatch,
+} from "./model.js";
 import { applyUserMask, checkUserMask } from "./update-mask.js";
 import { userEtagMismatch, userNotFound } from "./user-errors.js";
 import type { DeleteOutcome, UserStore } from "./user-store.js";
@@ -150,7 +158,11 @@ export class Users {
       const next = { email: normalizeEmail(masked.email), profile: masked.profile };
       const violations = validateNewUser(next);
       if (violations.length > 0) throw invalidArgument(violations);
-      return this.store.update({ ...current, ...next, updateTime: this.clock(), etag: newEtag() }, current.etag, signal);
+      return this.store.update(
+        { ...current, ...next, updateTime: this.clock(), etag: newEtag() },
+        current.etag,
+        signal,
+      );
     });
   }
 

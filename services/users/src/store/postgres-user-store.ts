@@ -89,7 +89,12 @@ class PostgresUserStore implements UserStore {
   }
 
   async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
-    const [row] = await pgQuery<StoredUserRow>(this.pool, `SELECT ${USER_SELECT_LIST} FROM users WHERE id = $1`, [id], signal);
+    const [row] = await pgQuery<StoredUserRow>(
+      this.pool,
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id = $1`,
+      [id],
+      signal,
+    );
     return row && userFromRow(row);
   }
 
@@ -100,7 +105,12 @@ class PostgresUserStore implements UserStore {
     // Chunked so a huge id list never becomes one huge array parameter or result set.
     for (let start = 0; start < unique.length; start += GET_MANY_CHUNK) {
       const chunk = unique.slice(start, start + GET_MANY_CHUNK);
-      const rows = await pgQuery<StoredUserRow>(this.pool, `SELECT ${USER_SELECT_LIST} FROM users WHERE id = ANY($1::text[])`, [chunk], signal);
+      const rows = await pgQuery<StoredUserRow>(
+        this.pool,
+        `SELECT ${USER_SELECT_LIST} FROM users WHERE id = ANY($1::text[])`,
+        [chunk],
+        signal,
+      );
       for (const row of rows) found.set(row.id, userFromRow(row));
     }
     return found;
@@ -110,9 +120,14 @@ class PostgresUserStore implements UserStore {
     return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(userFromRow);
   }
 
-  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
+  async *scanBatches(
+    filter: UserFilter,
+    options: UserScanOptions = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
     for (;;) {
       // A keyset query per batch rather than a cursor: no connection or transaction is held while the consumer is slow.
@@ -157,7 +172,13 @@ class PostgresUserStore implements UserStore {
     if (this.ownsPool) await this.pool.end();
   }
 
-  private async page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number, signal: AbortSignal | undefined): Promise<StoredUserRow[]> {
+  private async page(
+    filter: UserFilter,
+    afterId: string,
+    ownerId: string | undefined,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredUserRow[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     // Lower-cased here as well as in SQL, so matching folds case exactly as the stored (JS-lower-cased) emails were.
     const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;

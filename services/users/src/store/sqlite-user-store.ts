@@ -3,7 +3,13 @@
 // never holds the table in memory and yields to the event loop between batches.
 import Database from "better-sqlite3";
 import { oneRow } from "@orderly/storage";
-import { namedAssignments, namedValues, openSqliteDatabase, sqliteValues, type SqliteValues } from "@orderly/storage/sqlite";
+import {
+  namedAssignments,
+  namedValues,
+  openSqliteDatabase,
+  sqliteValues,
+  type SqliteValues,
+} from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
@@ -16,7 +22,14 @@ import {
   type UserStore,
 } from "../domain/user-store.js";
 import { SQLITE_USER_MIGRATIONS } from "./sqlite-user-migrations.js";
-import { USER_COLUMNS, USER_SELECT_LIST, USER_UPDATE_COLUMNS, userFromRow, userRow, type UserRow } from "./user-rows.js";
+import {
+  USER_COLUMNS,
+  USER_SELECT_LIST,
+  USER_UPDATE_COLUMNS,
+  userFromRow,
+  userRow,
+  type UserRow,
+} from "./user-rows.js";
 
 /** Where and how to open the database. */
 export interface SqliteUserStoreOptions {
@@ -41,7 +54,11 @@ const MATCHES = "(@contains IS NULL OR instr(email, lower(@contains)) > 0)";
 
 /** Opens (creating and migrating if needed) a SQLite-backed UserStore. */
 export async function openSqliteUserStore(options: SqliteUserStoreOptions): Promise<UserStore> {
-  const db = openSqliteDatabase({ path: options.path, migrations: SQLITE_USER_MIGRATIONS, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  const db = openSqliteDatabase({
+    path: options.path,
+    migrations: SQLITE_USER_MIGRATIONS,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  });
   return new SqliteUserStore(db);
 }
 
@@ -63,7 +80,9 @@ class SqliteUserStore implements UserStore {
     );
     this.getStmt = db.prepare<[string], SqliteUserRow>(`SELECT ${USER_SELECT_LIST} FROM users WHERE id = ?`);
     // One statement for any number of ids: the ids travel as a JSON array instead of a variable-length IN list.
-    this.getManyStmt = db.prepare<[string], SqliteUserRow>(`SELECT ${USER_SELECT_LIST} FROM users WHERE id IN (SELECT value FROM json_each(?))`);
+    this.getManyStmt = db.prepare<[string], SqliteUserRow>(
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id IN (SELECT value FROM json_each(?))`,
+    );
     this.pageStmt = db.prepare<[PageParams], SqliteUserRow>(
       `SELECT ${USER_SELECT_LIST} FROM users WHERE id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
     );
@@ -120,9 +139,14 @@ class SqliteUserStore implements UserStore {
     return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(userFromRow);
   }
 
-  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
+  async *scanBatches(
+    filter: UserFilter,
+    options: UserScanOptions = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
     for (;;) {
       throwIfAborted(signal);
@@ -172,7 +196,11 @@ const GET_MANY_CHUNK = 500;
 
 // Only the email's UNIQUE index means "already exists"; any other constraint failure is a bug and stays internal.
 function mapUniqueEmail(error: unknown, email: string): unknown {
-  if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE" && error.message.includes("users.email")) {
+  if (
+    error instanceof Database.SqliteError &&
+    error.code === "SQLITE_CONSTRAINT_UNIQUE" &&
+    error.message.includes("users.email")
+  ) {
     return emailAlreadyExists(email, error);
   }
   return error;

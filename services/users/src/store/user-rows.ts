@@ -71,7 +71,8 @@ export function userFromRow(row: StoredUserRow): User {
       lastName: row.last_name,
       avatarUrl: row.avatar_url,
       // JSON.parse (and pg's jsonb parsing, which uses it) defines own properties, so a "__proto__" key stays data.
-      preferences: typeof row.preferences === "string" ? (JSON.parse(row.preferences) as Record<string, string>) : row.preferences,
+      preferences:
+        typeof row.preferences === "string" ? (JSON.parse(row.preferences) as Record<string, string>) : row.preferences,
     },
     createTime: dateOf(row.create_time),
     updateTime: dateOf(row.update_time),
