@@ -82,7 +82,7 @@ export class Transport<C extends Client> {
     ) => { cancel(): void },
     call: CallOptions = {},
   ): Promise<Res> {
-    const { metadata, grpcOptions, signal } = await this.prepare(call, true);
+    const { metadata, grpcOptions, signal } = await this.prepared(call, true);
     if (signal?.aborted) throw stoppedBy(signal);
     return new Promise<Res>((resolve, reject) => {
       const onAbort = () => running.cancel();
@@ -102,7 +102,7 @@ export class Transport<C extends Client> {
     invoke: (metadata: Metadata, options: GrpcCallOptions) => ClientReadableStream<Res>,
     call: CallOptions = {},
   ): AsyncGenerator<Res, void, undefined> {
-    const { metadata, grpcOptions, signal } = await this.prepare(call, false);
+    const { metadata, grpcOptions, signal } = await this.prepared(call, false);
     if (signal?.aborted) throw stoppedBy(signal);
     const stream = invoke(metadata, grpcOptions);
     const onAbort = () => stream.cancel();
@@ -123,6 +123,13 @@ export class Transport<C extends Client> {
   /** Closes the channel. */
   close(): void {
     this.client.close();
+  }
+
+  // A failing token provider is the caller's code, not the call: it still surfaces as an OrderlyError (with the cause).
+  private prepared(call: CallOptions, applyDefault: boolean) {
+    return this.prepare(call, applyDefault).catch((error: unknown) => {
+      throw OrderlyError.from(error);
+    });
   }
 
   private async prepare(call: CallOptions, applyDefault: boolean) {

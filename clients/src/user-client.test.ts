@@ -162,6 +162,17 @@ describe("a call stopped by its own signal fails with OrderlyError", () => {
     users.close();
   });
 
+  it("a token provider that fails: OrderlyError with the provider's error as cause, and nothing is sent", async () => {
+    const { address, calls } = await serve("s", {});
+    const broken = new Error("identity provider down");
+    const users = createUserClient({ address, tokenProvider: () => Promise.reject(broken) });
+    const error = await users.get("a").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).cause).toBe(broken);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
   it("OrderlyError.from maps a bare TimeoutError to DEADLINE_EXCEEDED and an AbortError to CANCELLED", () => {
     expect(OrderlyError.from(new DOMException("timed out", "TimeoutError")).code).toBe(Code.DEADLINE_EXCEEDED);
     expect(OrderlyError.from(new DOMException("aborted", "AbortError")).code).toBe(Code.CANCELLED);
