@@ -121,6 +121,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
   });
   const list: OrderClient["list"] = async (request = {}, call) => {
     const response = await transport.unary<ListOrdersResponse>(
+      "ListOrders",
       (md, opts, cb) =>
         grpc.listOrders(
           { pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) },
@@ -133,7 +134,11 @@ export function createOrderClient(options: ClientOptions): OrderClient {
     return { items: response.orders, nextPageToken: response.nextPageToken };
   };
   const getWithEvents = async (id: string, includeEvents: boolean, call?: CallOptions) =>
-    transport.unary<GetOrderResponse>((md, opts, cb) => grpc.getOrder({ id, includeEvents }, md, opts, cb), call);
+    transport.unary<GetOrderResponse>(
+      "GetOrder",
+      (md, opts, cb) => grpc.getOrder({ id, includeEvents }, md, opts, cb),
+      call,
+    );
 
   return {
     async create(order, call = {}) {
@@ -142,6 +147,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         order: Order.fromPartial({ ...order, shippingAddress: ShippingAddress.fromPartial(order.shippingAddress) }),
       };
       const response = await transport.unary<CreateOrderResponse>(
+        "CreateOrder",
         (md, opts, cb) => grpc.createOrder(request, md, opts, cb),
         call,
       );
@@ -168,16 +174,26 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         etag: call.etag ?? "",
       };
       return present(
-        (await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call))
-          .order,
+        (
+          await transport.unary<UpdateOrderResponse>(
+            "UpdateOrder",
+            (md, opts, cb) => grpc.updateOrder(request, md, opts, cb),
+            call,
+          )
+        ).order,
         "order",
       );
     },
     async cancel(id, call = {}) {
       const request = { id, reason: call.reason ?? "", etag: call.etag ?? "" };
       return present(
-        (await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call))
-          .order,
+        (
+          await transport.unary<CancelOrderResponse>(
+            "CancelOrder",
+            (md, opts, cb) => grpc.cancelOrder(request, md, opts, cb),
+            call,
+          )
+        ).order,
         "order",
       );
     },
@@ -185,6 +201,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       return present(
         (
           await transport.unary<ConfirmOrderResponse>(
+            "ConfirmOrder",
             (md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
             call,
           )
@@ -196,6 +213,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       return present(
         (
           await transport.unary<ShipOrderResponse>(
+            "ShipOrder",
             (md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
             call,
           )
@@ -207,6 +225,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       return present(
         (
           await transport.unary<DeliverOrderResponse>(
+            "DeliverOrder",
             (md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
             call,
           )
@@ -217,6 +236,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
     events: (orderId, call = {}) =>
       allPages(async (pageToken) => {
         const response = await transport.unary<ListOrderEventsResponse>(
+          "ListOrderEvents",
           (md, opts, cb) => grpc.listOrderEvents({ orderId, pageSize: call.pageSize ?? 0, pageToken }, md, opts, cb),
           call,
         );
@@ -234,7 +254,7 @@ export function createOrderClient(options: ClientOptions): OrderClient {
               userId: watchOptions.userId ?? "",
               sinceRevision: lastRevision,
             };
-            const stream = transport.serverStream((md, opts) => grpc.watchOrders(request, md, opts), {
+            const stream = transport.serverStream("WatchOrders", (md, opts) => grpc.watchOrders(request, md, opts), {
               ...(signal ? { signal } : {}),
               ...(watchOptions.requestId ? { requestId: watchOptions.requestId } : {}),
             });

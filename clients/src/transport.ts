@@ -1,6 +1,7 @@
-// What every Orderly client shares: the channel (one or several addresses, round-robin, safe retries), the bearer
-// token on each call, the x-request-id, and the deadline and cancellation of each call, merged with those of the
-// call being served when the client is used inside an Orderly handler (see @orderly/common's call-scope.ts).
+// What every Orderly client shares: the channel (one or several addresses, round-robin), the bearer token on each
+// attempt, the x-request-id, the deadline and cancellation of each call (merged with those of the call being served
+// when the client is used inside an Orderly handler: see @orderly/common's call-scope.ts), and the resilience of
+// each call: retries, retry budget, circuit breaker and metrics hooks (resilient-call.ts).
 import {
   credentials as grpcCredentials,
   Metadata,
@@ -12,22 +13,34 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { Code, currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
-import { DEFAULT_RETRY, serviceConfigFor, type RetryOptions } from "./service-config.js";
+import { TargetBreaker, type CircuitBreakerOptions } from "./circuit-breaker.js";
+import type { ClientObserver } from "./observer.js";
+import { callWithRetries, stoppedBy, type CallPlan, type Resilience } from "./resilient-call.js";
+import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
+import { effectivePolicy, type RetryPolicy } from "./retry-policy.js";
+import { methodSafetyOf, SERVICE_CONFIG } from "./service-config.js";
+import type { TokenProvider } from "./token-provider.js";
 
-/** How to reach and authenticate to an Orderly service. */
+/** How to reach and authenticate to an Orderly service, and how calls to it behave when it fails. */
 export interface ClientOptions {
   /** "host:port", or several for client-side round-robin across replicas. */
   address: string | readonly string[];
   /** A fixed bearer token. */
   token?: string;
-  /** Called before each call for the current token (cache and refresh inside it); wins over `token`. */
-  tokenProvider?: () => string | Promise<string>;
+  /** Asked before every attempt for the current token; wins over `token`. See refreshingToken and tokenFromFile. */
+  tokenProvider?: TokenProvider;
   /** Deadline of unary calls that set none (default 10 000 ms). Streams get none unless the call sets one. */
   defaultDeadlineMs?: number;
   /** Channel credentials; default insecure (plaintext on a trusted network or loopback). */
   credentials?: ChannelCredentials;
-  /** Retries of IDEMPOTENT/NO_SIDE_EFFECTS methods on UNAVAILABLE; false turns them off. */
-  retry?: RetryOptions | false;
+  /** How calls are retried (see the README's rule); false turns retries off. Calls may override it. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Retries may add at most this share of the calls (default 10% plus 10 per 10 s); false: no budget. */
+  retryBudget?: RetryBudgetOptions | false;
+  /** A circuit breaker for the target (default off; true for the default thresholds). */
+  circuitBreaker?: CircuitBreakerOptions | boolean;
+  /** Metrics hooks: attempts, retries, breaker state. */
+  observer?: ClientObserver;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
 }
@@ -36,7 +49,7 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Cancels the call. */
   signal?: AbortSignal;
-  /** Time allowed for this call, from now. */
+  /** Time allowed for this call, from now: all its attempts and the waits between them. */
   deadlineMs?: number;
   /** Absolute deadline; the earlier of this and deadlineMs wins. */
   deadline?: Date;
@@ -44,6 +57,8 @@ export interface CallOptions {
    * Sent as x-request-id, so the server's log line can be found. Only for tracing: it never makes a call idempotent.
    */
   requestId?: string;
+  /** This call's retries: merged over the client's policy; false turns them off for this call. */
+  retry?: Partial<RetryPolicy> | false;
 }
 
 /** The grpc-js target for one or several addresses (grpc-js resolves "ipv4:a,b" / "ipv6:..." lists itself). */
@@ -55,68 +70,99 @@ export function targetOf(address: string | readonly string[]): string {
   return `ipv4:${list.join(",")}`;
 }
 
+type UnaryInvoke<Res> = (
+  metadata: Metadata,
+  options: GrpcCallOptions,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => { cancel(): void };
+
 /** Shared call machinery bound to one generated grpc-js client. */
 export class Transport<C extends Client> {
   readonly client: C;
   private readonly defaultDeadlineMs: number;
+  private readonly methodSafety: ReadonlyMap<string, boolean>;
+  private readonly shared: Resilience;
 
   constructor(
     ClientClass: new (target: string, credentials: ChannelCredentials, options?: ChannelOptions) => C,
-    serviceName: string,
+    private readonly serviceName: string,
     private readonly options: ClientOptions,
   ) {
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
-    this.client = new ClientClass(targetOf(options.address), options.credentials ?? grpcCredentials.createInsecure(), {
-      "grpc.service_config": serviceConfigFor(serviceName, options.retry ?? DEFAULT_RETRY),
+    this.methodSafety = methodSafetyOf(serviceName);
+    effectivePolicy(options.retry ?? {}, undefined); // refuses a nonsensical policy now rather than on a call
+    const target = targetOf(options.address);
+    const breaker = options.circuitBreaker === true ? {} : options.circuitBreaker || undefined;
+    this.shared = {
+      budget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget),
+      breaker: breaker ? new TargetBreaker(target, breaker, options.observer) : undefined,
+      observer: options.observer,
+      tokens: options.tokenProvider,
+      token: options.token,
+    };
+    this.client = new ClientClass(target, options.credentials ?? grpcCredentials.createInsecure(), {
+      "grpc.service_config": SERVICE_CONFIG,
       "grpc.keepalive_time_ms": 30_000,
       ...options.channelOptions,
     });
   }
 
-  /** Makes a unary call: `invoke` starts it with the prepared metadata and options. */
-  async unary<Res>(
-    invoke: (
-      metadata: Metadata,
-      options: GrpcCallOptions,
-      callback: (error: ServiceError | null, response: Res) => void,
-    ) => { cancel(): void },
-    call: CallOptions = {},
-  ): Promise<Res> {
-    const { metadata, grpcOptions, signal } = await this.prepared(call, true);
-    if (signal?.aborted) throw stoppedBy(signal);
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = () => running.cancel();
-      const running = invoke(metadata, grpcOptions, (error, response) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (error) reject(signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error));
-        else resolve(response);
+  /** Makes a unary call of `method` (e.g. "GetUser"): `invoke` starts one attempt with its metadata and options. */
+  async unary<Res>(method: string, invoke: UnaryInvoke<Res>, call: CallOptions = {}): Promise<Res> {
+    const plan = this.plan(method, call, true);
+    return callWithRetries(plan, this.shared, (token, deadline) => {
+      const signal = plan.signal;
+      if (signal?.aborted) return Promise.reject(stoppedBy(signal));
+      return new Promise<Res>((resolve, reject) => {
+        const onAbort = () => running.cancel();
+        const running = invoke(this.metadata(call, token), deadline ? { deadline } : {}, (error, response) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (error) reject(signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error));
+          else resolve(response);
+        });
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }).catch((error: unknown) => {
-      throw OrderlyError.from(error);
     });
   }
 
-  /** Makes a server-streaming call and yields its messages with backpressure; breaking out cancels the call. */
+  /**
+   * Makes a server-streaming call and yields its messages with backpressure; breaking out cancels the call. Failures
+   * before the first message are retried like unary ones; once a message has arrived the call is committed.
+   */
   async *serverStream<Res>(
+    method: string,
     invoke: (metadata: Metadata, options: GrpcCallOptions) => ClientReadableStream<Res>,
     call: CallOptions = {},
   ): AsyncGenerator<Res, void, undefined> {
-    const { metadata, grpcOptions, signal } = await this.prepared(call, false);
-    if (signal?.aborted) throw stoppedBy(signal);
-    const stream = invoke(metadata, grpcOptions);
-    const onAbort = () => stream.cancel();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const plan = this.plan(method, call, false);
+    const signal = plan.signal;
+    const opened = await callWithRetries(plan, this.shared, async (token, deadline) => {
+      if (signal?.aborted) throw stoppedBy(signal);
+      const stream = invoke(this.metadata(call, token), deadline ? { deadline } : {});
+      const onAbort = () => stream.cancel();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const messages = stream[Symbol.asyncIterator]() as AsyncIterator<Res>;
+      try {
+        return { stream, messages, onAbort, first: await messages.next() };
+      } catch (error) {
+        signal?.removeEventListener("abort", onAbort);
+        throw signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error);
+      }
+    });
+    const { stream, messages, onAbort } = opened;
     let finished = false;
     try {
-      for await (const message of stream) yield message as Res;
+      for (let next = opened.first; !next.done; next = await messages.next()) yield next.value;
       finished = true;
     } catch (error) {
       finished = true;
       throw signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error);
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      if (!finished) stream.cancel();
+      if (!finished) {
+        stream.cancel();
+        await messages.return?.();
+      }
     }
   }
 
@@ -125,14 +171,9 @@ export class Transport<C extends Client> {
     this.client.close();
   }
 
-  // A failing token provider is the caller's code, not the call: it still surfaces as an OrderlyError (with the cause).
-  private prepared(call: CallOptions, applyDefault: boolean) {
-    return this.prepare(call, applyDefault).catch((error: unknown) => {
-      throw OrderlyError.from(error);
-    });
-  }
-
-  private async prepare(call: CallOptions, applyDefault: boolean) {
+  private plan(method: string, call: CallOptions, unary: boolean): CallPlan {
+    const safe = this.methodSafety.get(method);
+    if (safe === undefined) throw new Error(`${this.serviceName} has no method ${method}`);
     const scope = currentCallScope();
     const now = Date.now();
     const own = earliestDeadline(
@@ -140,17 +181,28 @@ export class Transport<C extends Client> {
       call.deadlineMs === undefined ? undefined : new Date(now + call.deadlineMs),
     );
     const deadline = earliestDeadline(
-      own ?? (applyDefault ? new Date(now + this.defaultDeadlineMs) : undefined),
+      own ?? (unary ? new Date(now + this.defaultDeadlineMs) : undefined),
       scope?.deadline,
     );
     const signals = [call.signal, scope?.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const policy = effectivePolicy(this.options.retry ?? {}, call.retry);
+    // A stream may rightly run for hours: an attempt timeout would cut it.
+    const streamPolicy = policy && { ...policy, attemptTimeoutMs: undefined };
+    return {
+      method: `${this.serviceName}/${method}`,
+      safe,
+      policy: unary ? policy : streamPolicy,
+      deadline,
+      signal,
+    };
+  }
+
+  private metadata(call: CallOptions, token: string | undefined): Metadata {
     const metadata = new Metadata();
-    const token = this.options.tokenProvider ? await this.options.tokenProvider() : this.options.token;
     if (token) metadata.set("authorization", `Bearer ${token}`);
     if (call.requestId) metadata.set("x-request-id", call.requestId);
-    const grpcOptions: GrpcCallOptions = deadline ? { deadline } : {};
-    return { metadata, grpcOptions, signal };
+    return metadata;
   }
 }
 
@@ -158,19 +210,6 @@ export class Transport<C extends Client> {
 export function present<T>(value: T | undefined, field: string): T {
   if (value === undefined) throw new OrderlyError(Code.INTERNAL, `the server's response has no ${field}`);
   return value;
-}
-
-/**
- * The error of a call its signal stopped (before it started or while it ran): DEADLINE_EXCEEDED when the signal timed
- * out (AbortSignal.timeout), CANCELLED otherwise, so a caller only ever sees OrderlyError.
- */
-function stoppedBy(signal: AbortSignal, cause: unknown = signal.reason): OrderlyError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof OrderlyError) return reason;
-  if (reason instanceof Error && reason.name === "TimeoutError") {
-    return new OrderlyError(Code.DEADLINE_EXCEEDED, "the call's signal timed out", {}, undefined, { cause });
-  }
-  return new OrderlyError(Code.CANCELLED, "the call was cancelled by its signal", {}, undefined, { cause });
 }
 
 /** Every item of a paged List method (AIP-158): fetches page after page, as the loop asks for more, until the

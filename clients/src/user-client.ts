@@ -68,6 +68,7 @@ export function createUserClient(options: ClientOptions): UserClient {
       filter: filterOf(request.filter),
     };
     const response = await transport.unary<ListUsersResponse>(
+      "ListUsers",
       (md, opts, cb) => grpc.listUsers(query, md, opts, cb),
       call,
     );
@@ -80,6 +81,7 @@ export function createUserClient(options: ClientOptions): UserClient {
         user: User.fromPartial({ email: user.email, profile: Profile.fromPartial(user.profile ?? {}) }),
       };
       const response = await transport.unary<CreateUserResponse>(
+        "CreateUser",
         (md, opts, cb) => grpc.createUser(request, md, opts, cb),
         call,
       );
@@ -87,6 +89,7 @@ export function createUserClient(options: ClientOptions): UserClient {
     },
     async get(id, call) {
       const response = await transport.unary<GetUserResponse>(
+        "GetUser",
         (md, opts, cb) => grpc.getUser({ id }, md, opts, cb),
         call,
       );
@@ -94,6 +97,7 @@ export function createUserClient(options: ClientOptions): UserClient {
     },
     async batchGet(ids, call) {
       const response = await transport.unary<BatchGetUsersResponse>(
+        "BatchGetUsers",
         (md, opts, cb) => grpc.batchGetUsers({ ids: [...ids] }, md, opts, cb),
         call,
       );
@@ -107,6 +111,7 @@ export function createUserClient(options: ClientOptions): UserClient {
       }),
     async *stream(filter, call) {
       for await (const message of transport.serverStream(
+        "StreamUsers",
         (md, opts) => grpc.streamUsers({ filter: filterOf(filter) }, md, opts),
         call,
       )) {
@@ -124,13 +129,18 @@ export function createUserClient(options: ClientOptions): UserClient {
         etag: call.etag ?? "",
       };
       const response = await transport.unary<UpdateUserResponse>(
+        "UpdateUser",
         (md, opts, cb) => grpc.updateUser(request, md, opts, cb),
         call,
       );
       return present(response.user, "user");
     },
     async delete(id, call = {}) {
-      await transport.unary((md, opts, cb) => grpc.deleteUser({ id, etag: call.etag ?? "" }, md, opts, cb), call);
+      await transport.unary(
+        "DeleteUser",
+        (md, opts, cb) => grpc.deleteUser({ id, etag: call.etag ?? "" }, md, opts, cb),
+        call,
+      );
     },
     close: () => transport.close(),
   };
