@@ -23,4 +23,4 @@ export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export { pageSizeOf, createPageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageTokens } from "./paging.js";
 export { methodsOf } from "./method-policy.js";
 export { addReflection } from "./reflection.js";
-export { serviceTokenProvider, SERVICE_ROLE } from "./service-token.js";
+export { serviceTokenFile, SERVICE_ROLE } from "./service-token.js";

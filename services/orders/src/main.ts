@@ -3,8 +3,8 @@
 // identity. Storage: PostgreSQL when DATABASE_URL is set (schema ORDERS_DB_SCHEMA, default "orders"; several replicas
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 import { join } from "node:path";
-import { createUserClient } from "@orderly/clients";
-import { createPageTokens, runServiceProcess, serviceTokenProvider, type Logger } from "@orderly/kit";
+import { createUserClient, tokenFromFile } from "@orderly/clients";
+import { createPageTokens, runServiceProcess, serviceTokenFile, type Logger } from "@orderly/kit";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { currencySet, parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
@@ -59,7 +59,8 @@ await runServiceProcess({
     const storage = await openStorage(logger);
     const users = createUserClient({
       address: (process.env.USERS_TARGET ?? "127.0.0.1:50051").split(","),
-      tokenProvider: serviceTokenProvider(),
+      // Cached, read again ahead of its exp, when the file changes, and after UserService refused it.
+      tokenProvider: tokenFromFile(serviceTokenFile()),
     });
     const orders = new Orders({
       store: storage.store,
