@@ -6,16 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createUserClient, OrderlyError, refreshingToken, type RetryEvent } from "@orderly/clients";
 import { DomainError } from "@orderly/kit/domain";
 import { startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
+import { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 
-const user = (id: string) => ({
-  id,
-  email: `${id}@example.com`,
-  profile: undefined,
-  createTime: new Date(0),
-  updateTime: new Date(0),
-  etag: "e1",
-});
+const user = (id: string) => User.fromPartial({ id, email: `${id}@example.com` });
 const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 const failedOnce = new Set<string>();
 /** True the first time `key` is seen. */
@@ -57,17 +51,23 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
+/** An admin client whose retries are recorded. */
+async function watchedClient() {
+  const retries: RetryEvent[] = [];
+  const users = createUserClient({
+    address: server.address,
+    token: await testToken("adm", ["admin"]),
+    observer: { onRetry: (r) => retries.push(r) },
+  });
+  return { users, retries };
+}
+
 const linesOf = (method: string) =>
   server.logs.filter((l) => l.method === `/orderly.user.v1.UserService/${method}` && l.msg !== "call started");
 
 describe("the typed client against the server kit", () => {
   it("retries a RATE_LIMITED CreateUser (not idempotent) after the kit's RetryInfo", async () => {
-    const retries: RetryEvent[] = [];
-    const users = createUserClient({
-      address: server.address,
-      token: await testToken("adm", ["admin"]),
-      observer: { onRetry: (r) => retries.push(r) },
-    });
+    const { users, retries } = await watchedClient();
     const created = await users.create({ email: "limited@example.com" });
     users.close();
     expect(created.email).toBe("limited@example.com");
@@ -91,12 +91,7 @@ describe("the typed client against the server kit", () => {
   });
 
   it("retries GetUser on the kit's STORE_UNAVAILABLE after its RetryInfo", async () => {
-    const retries: RetryEvent[] = [];
-    const users = createUserClient({
-      address: server.address,
-      token: await testToken("adm", ["admin"]),
-      observer: { onRetry: (r) => retries.push(r) },
-    });
+    const { users, retries } = await watchedClient();
     expect((await users.get("usr_store_down")).id).toBe("usr_store_down");
     users.close();
     expect(retries).toMatchObject([{ cause: "transient", code: Code.UNAVAILABLE }]);
