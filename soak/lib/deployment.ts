@@ -1,0 +1,82 @@
+// The services as a scenario runs them: the bundles `npm start` runs, as separate processes on loopback port 0, on one
+// PostgreSQL (UserService replicas first, then OrderService replicas pointed at all of them), with test auth so the
+// harness can mint tokens. Every process is registered for the exit backstop (killed by its pid).
+import { testToken } from "@orderly/kit/testing";
+import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "../../test/support/service-process.js";
+import { serviceBundles } from "./bundles.js";
+import { registerCleanup } from "./cleanup.js";
+
+export type { ServiceProcess };
+
+/** Services running on one database. */
+export interface Deployment {
+  readonly users: readonly ServiceProcess[];
+  /** OrderService replicas, in start order; a replica started again replaces its entry. */
+  readonly orders: readonly ServiceProcess[];
+  /** A token with the admin role, valid for the whole run. */
+  readonly adminToken: string;
+  /** Starts another OrderService replica (on `address`, e.g. a killed replica's old one; default port 0). */
+  startOrders(address?: string, env?: Record<string, string>): Promise<ServiceProcess>;
+  /** SIGTERM to every process still running (SIGKILL after 15 s); resolves when all exited. */
+  stop(): Promise<void>;
+}
+
+/** What to start. */
+export interface DeploymentOptions {
+  databaseUrl: string;
+  usersReplicas?: number;
+  ordersReplicas?: number;
+  /** Extra environment for every OrderService replica (e.g. SHUTDOWN_GRACE_MS). */
+  ordersEnv?: Record<string, string>;
+}
+
+/** Starts UserService and OrderService replicas on `databaseUrl`; stops what started if a later start fails. */
+export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
+  const bundles = await serviceBundles();
+  const common = { ...(await testAuthEnv()), DATABASE_URL: options.databaseUrl, DATA_DIR: tempDataDir() };
+  const started: ServiceProcess[] = [];
+  const users: ServiceProcess[] = [];
+  const orders: ServiceProcess[] = [];
+  const launch = async (entry: string, env: Record<string, string>): Promise<ServiceProcess> => {
+    const service = await startServiceProcess(entry, env);
+    const pid = service.child.pid!;
+    const unregister = registerCleanup(() => {
+      if (service.child.exitCode === null && service.child.signalCode === null) process.kill(pid, "SIGKILL");
+    });
+    service.child.once("exit", unregister);
+    started.push(service);
+    return service;
+  };
+  let usersTarget = "";
+  const startOrders = async (address = "127.0.0.1:0", env: Record<string, string> = {}) => {
+    const replica = await launch(bundles.orders, { ...common, ...options.ordersEnv, ...env, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
+    const replaced = orders.findIndex((o) => o.address === replica.address);
+    if (replaced >= 0) orders[replaced] = replica;
+    else orders.push(replica);
+    return replica;
+  };
+  const stop = async () => {
+    await Promise.all(
+      started.map(async (service) => {
+        const timer = setTimeout(() => void service.kill(), 15_000);
+        await service.stop();
+        clearTimeout(timer);
+      }),
+    );
+  };
+  try {
+    for (let i = 0; i < (options.usersReplicas ?? 1); i++) users.push(await launch(bundles.users, { ...common, USERS_ADDRESS: "127.0.0.1:0" }));
+    usersTarget = users.map((u) => u.address).join(",");
+    for (let i = 0; i < (options.ordersReplicas ?? 1); i++) await startOrders();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    users,
+    orders,
+    adminToken: await testToken("soak-admin", ["admin"], { expiresInSeconds: 4 * 3600 }),
+    startOrders,
+    stop,
+  };
+}

@@ -1,0 +1,8 @@
+// The rows of `npm run soak`, in the order they run and appear in the table. One import per line, a plain array.
+import type { Scenario } from "../scenario.js";
+import { kill9 } from "./kill9.js";
+
+/** Every scenario of the harness. */
+export const scenarios: readonly Scenario[] = [
+  kill9,
+];
