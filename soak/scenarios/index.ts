@@ -1,8 +1,10 @@
 // The rows of `npm run soak`, in the order they run and appear in the table. One import per line, a plain array.
 import type { Scenario } from "../scenario.js";
 import { kill9 } from "./kill9.js";
+import { postgresRestart } from "./postgres-restart.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
   kill9,
+  postgresRestart,
 ];
