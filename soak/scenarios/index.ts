@@ -2,9 +2,11 @@
 import type { Scenario } from "../scenario.js";
 import { kill9 } from "./kill9.js";
 import { postgresRestart } from "./postgres-restart.js";
+import { gracefulShutdown } from "./graceful-shutdown.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
   kill9,
   postgresRestart,
+  gracefulShutdown,
 ];
