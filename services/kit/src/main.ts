@@ -28,7 +28,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down");
-      await server.shutdown(Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000));
+      await server.shutdown({ graceMs: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) });
       await close();
       logger.info("stopped");
       process.exit(0);

@@ -62,7 +62,7 @@ export async function startTestServer(
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
-  return { server, address: `127.0.0.1:${port}`, logs, close: () => server.shutdown(1000) };
+  return { server, address: `127.0.0.1:${port}`, logs, close: () => server.shutdown({ graceMs: 1000 }) };
 }
 
 /** The OrderlyError a call fails with; fails the test if the call succeeds. */
