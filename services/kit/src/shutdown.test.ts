@@ -10,7 +10,7 @@ import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service"
 import type { CallContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose } from "./interceptor.js";
-import { OpenStreams, SERVER_SHUTTING_DOWN } from "./shutdown.js";
+import { OpenStreams, SERVER_SHUTTING_DOWN, shutdownBudget } from "./shutdown.js";
 import { failureOf, startTestServer, testToken } from "./testing.js";
 
 const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
@@ -112,5 +112,14 @@ describe("OpenStreams", () => {
     expect(streams.size).toBe(0);
     await expect(call({}, context("server_streaming"))).rejects.toMatchObject({ reason: SERVER_SHUTTING_DOWN });
     await expect(call({}, context("unary"))).resolves.toBe("done");
+  });
+});
+
+describe("shutdownBudget", () => {
+  it("reads SHUTDOWN_GRACE_MS and SHUTDOWN_DRAIN_MS, keeps the grace's last fifth (at most 1 s) for closing stores", () => {
+    expect(shutdownBudget({})).toEqual({ graceMs: 10_000, drainMs: 1_000, closeReserveMs: 1_000 });
+    expect(shutdownBudget({ SHUTDOWN_GRACE_MS: "2000", SHUTDOWN_DRAIN_MS: "0" })).toEqual({ graceMs: 2_000, drainMs: 0, closeReserveMs: 400 });
+    expect(() => shutdownBudget({ SHUTDOWN_GRACE_MS: "soon" })).toThrow(RangeError);
+    expect(() => shutdownBudget({ SHUTDOWN_DRAIN_MS: "-1" })).toThrow(RangeError);
   });
 });
