@@ -12,6 +12,8 @@ export interface Watcher {
   readonly userId: string | undefined;
   /** Revisions received, in order of receipt. */
   readonly revisions: bigint[];
+  /** For each event received: when it was committed and how long it took to arrive (ms, wall clock). */
+  readonly deliveries: { committedAt: number; latencyMs: number }[];
   /** The head of its first sync marker: it must see every event after it. */
   readonly base: bigint | undefined;
   /** Sync markers received: 1 + the streams it resumed on. */
@@ -31,14 +33,17 @@ export interface Watcher {
  */
 export function startWatcher(client: OrderClient, id: string, userId?: string, firstOn?: OrderClient): Watcher {
   const controller = new AbortController();
-  const state = { revisions: [] as bigint[], base: undefined as bigint | undefined, syncs: 0, error: undefined as unknown };
+  const state = { revisions: [] as bigint[], deliveries: [] as Watcher["deliveries"], base: undefined as bigint | undefined, syncs: 0, error: undefined as unknown };
   let firstEnd: Watcher["firstEnd"];
   let lastRevision = 0n;
   const follow = async (through: OrderClient, reconnect: boolean) => {
     const watch = through.watch({ ...(userId ? { userId } : {}), sinceRevision: lastRevision, signal: controller.signal, requestId: id, reconnect });
     for await (const item of watch) {
-      if (item.kind === "event") state.revisions.push(item.event.revision);
-      else if (item.kind === "sync") {
+      if (item.kind === "event") {
+        state.revisions.push(item.event.revision);
+        const committedAt = item.event.time?.getTime() ?? Number.NaN;
+        state.deliveries.push({ committedAt, latencyMs: Date.now() - committedAt });
+      } else if (item.kind === "sync") {
         state.syncs++;
         state.base ??= item.headRevision;
       }
@@ -66,6 +71,9 @@ export function startWatcher(client: OrderClient, id: string, userId?: string, f
     userId,
     get revisions() {
       return state.revisions;
+    },
+    get deliveries() {
+      return state.deliveries;
     },
     get base() {
       return state.base;

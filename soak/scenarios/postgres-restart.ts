@@ -137,6 +137,10 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   if (watched.expected === 0) failures.push("the watches had nothing to see");
 
   const outageMs = Math.round(timeline.up - timeline.stopIssued);
+  // Wall-clock time of the moment PostgreSQL was back, to split watch deliveries into during/after the outage.
+  const upWall = Date.now() - (performance.now() - started - timeline.up);
+  const lagAfter = watchers.flatMap((w) => w.deliveries.filter((d) => d.committedAt > upWall).map((d) => d.latencyMs)).sort((a, b) => a - b);
+  const lagBefore = watchers.flatMap((w) => w.deliveries.filter((d) => d.committedAt < upWall - outageMs).map((d) => d.latencyMs)).sort((a, b) => a - b);
   const firstOkAfterUp = answers.find((a) => a.outcome === "OK" && a.at > timeline.up);
   const resumed = watchers.reduce((sum, w) => sum + Math.max(0, w.syncs - 1), 0);
   const rate = Math.round(answers.length / loadSeconds);
@@ -158,6 +162,8 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
       watchEventsDuplicated: watched.duplicates,
       watchEventsOutOfOrder: watched.outOfOrder,
       watchResumptions: resumed,
+      watchLagBeforeMs: `p50 ${lagBefore[Math.floor(lagBefore.length / 2)] ?? "-"}, max ${lagBefore.at(-1) ?? "-"}`,
+      watchLagAfterMs: `p50 ${lagAfter[Math.floor(lagAfter.length / 2)] ?? "-"}, max ${lagAfter.at(-1) ?? "-"}`,
       internalLogged: internal,
     },
     summary:
