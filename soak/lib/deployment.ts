@@ -1,17 +1,20 @@
 // The services as a scenario runs them: the bundles `npm start` runs, as separate processes on loopback port 0, on one
 // PostgreSQL (UserService replicas first, then OrderService replicas pointed at all of them), with test auth so the
 // harness can mint tokens. Every process is registered for the exit backstop (killed by its pid).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { testToken } from "@orderly/kit/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "../../test/support/service-process.js";
 import { serviceBundles } from "./bundles.js";
 import { registerCleanup } from "./cleanup.js";
+import { startPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
 
 export type { ServiceProcess };
 
 /** Services running on one database. */
 export interface Deployment {
   readonly users: readonly ServiceProcess[];
-  /** OrderService replicas, in start order; a replica started again replaces its entry. */
+  /** OrderService replicas, in the order they were listening; a replica started again replaces its entry. */
   readonly orders: readonly ServiceProcess[];
   /** A token with the admin role, valid for the whole run. */
   readonly adminToken: string;
@@ -19,6 +22,8 @@ export interface Deployment {
   startOrders(address?: string, env?: Record<string, string>): Promise<ServiceProcess>;
   /** SIGTERM to every process still running (SIGKILL after 15 s); resolves when all exited. */
   stop(): Promise<void>;
+  /** Writes each process's output (its log lines, then stderr) to `<dir>/<service>-<pid>.log`. */
+  saveLogs(dir: string): void;
 }
 
 /** What to start. */
@@ -34,22 +39,22 @@ export interface DeploymentOptions {
 export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
   const bundles = await serviceBundles();
   const common = { ...(await testAuthEnv()), DATABASE_URL: options.databaseUrl, DATA_DIR: tempDataDir() };
-  const started: ServiceProcess[] = [];
+  const started: { name: string; service: ServiceProcess }[] = [];
   const users: ServiceProcess[] = [];
   const orders: ServiceProcess[] = [];
-  const launch = async (entry: string, env: Record<string, string>): Promise<ServiceProcess> => {
+  const launch = async (name: string, entry: string, env: Record<string, string>): Promise<ServiceProcess> => {
     const service = await startServiceProcess(entry, env);
     const pid = service.child.pid!;
     const unregister = registerCleanup(() => {
       if (service.child.exitCode === null && service.child.signalCode === null) process.kill(pid, "SIGKILL");
     });
     service.child.once("exit", unregister);
-    started.push(service);
+    started.push({ name, service });
     return service;
   };
   let usersTarget = "";
   const startOrders = async (address = "127.0.0.1:0", env: Record<string, string> = {}) => {
-    const replica = await launch(bundles.orders, { ...common, ...options.ordersEnv, ...env, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
+    const replica = await launch("orders", bundles.orders, { ...common, ...options.ordersEnv, ...env, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
     const replaced = orders.findIndex((o) => o.address === replica.address);
     if (replaced >= 0) orders[replaced] = replica;
     else orders.push(replica);
@@ -57,7 +62,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   };
   const stop = async () => {
     await Promise.all(
-      started.map(async (service) => {
+      started.map(async ({ service }) => {
         const timer = setTimeout(() => void service.kill(), 15_000);
         await service.stop();
         clearTimeout(timer);
@@ -65,9 +70,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     );
   };
   try {
-    for (let i = 0; i < (options.usersReplicas ?? 1); i++) users.push(await launch(bundles.users, { ...common, USERS_ADDRESS: "127.0.0.1:0" }));
+    for (let i = 0; i < (options.usersReplicas ?? 1); i++) users.push(await launch("users", bundles.users, { ...common, USERS_ADDRESS: "127.0.0.1:0" }));
     usersTarget = users.map((u) => u.address).join(",");
-    for (let i = 0; i < (options.ordersReplicas ?? 1); i++) await startOrders();
+    await Promise.all(Array.from({ length: options.ordersReplicas ?? 1 }, () => startOrders()));
   } catch (error) {
     await stop();
     throw error;
@@ -78,5 +83,33 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     adminToken: await testToken("soak-admin", ["admin"], { expiresInSeconds: 4 * 3600 }),
     startOrders,
     stop,
+    saveLogs(dir) {
+      for (const { name, service } of started) {
+        const text = [...service.output.stdoutLines, service.output.stderr].join("\n");
+        writeFileSync(join(dir, `${name}-${service.child.pid}.log`), text);
+      }
+    },
   };
+}
+
+/**
+ * Runs `work` on services started on a private PostgreSQL instance; afterwards stops both, whatever happened, and
+ * leaves the services' and the database's logs in `logDir`.
+ */
+export async function onPrivatePostgres<T>(
+  options: Omit<DeploymentOptions, "databaseUrl">,
+  logDir: string,
+  work: (deployment: Deployment, database: PrivatePostgres) => Promise<T>,
+): Promise<T> {
+  const database = await startPrivatePostgres();
+  let deployment: Deployment | undefined;
+  try {
+    deployment = await startDeployment({ ...options, databaseUrl: database.url });
+    return await work(deployment, database);
+  } finally {
+    await deployment?.stop();
+    deployment?.saveLogs(logDir);
+    database.saveLog(logDir);
+    await database.destroy();
+  }
 }

@@ -3,7 +3,7 @@
 // engineers' tests (and CI's parallel vitest files) use at the same time. The server runs as the `postgres` user when
 // the harness runs as root (PostgreSQL refuses to run as root), else as the current user.
 import { execFile, execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,10 +21,8 @@ export interface PrivatePostgres {
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it accepts connections. */
   start(): Promise<void>;
-  /** `pg_ctl restart -m fast`. */
-  restart(): Promise<void>;
-  /** The last lines of its log, for failure reports. */
-  logTail(lines?: number): string;
+  /** Copies its server log to `<dir>/postgres.log`. */
+  saveLog(dir: string): void;
   /** Stops it at once and deletes its directory; safe to call twice. */
   destroy(): Promise<void>;
 }
@@ -96,8 +94,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     stop: async () => void (await ctl("stop", ["-m", "fast"])),
     start: async () => void (await ctl("start", serverOptions())),
-    restart: async () => void (await ctl("restart", ["-m", "fast", ...serverOptions()])),
-    logTail: (lines = 20) => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : ""),
+    saveLog: (dir) => {
+      if (existsSync(log)) copyFileSync(log, join(dir, "postgres.log"));
+    },
     destroy,
   };
 }

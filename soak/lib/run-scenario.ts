@@ -8,9 +8,11 @@ import type { Scenario, ScenarioResult } from "../scenario.js";
 /** A scenario's result with how long it ran. */
 export interface TimedResult extends ScenarioResult {
   readonly seconds: number;
+  /** Where its work directory (service logs) was kept, when it failed. */
+  readonly keptDir?: string;
 }
 
-/** Runs `scenario`; never throws. */
+/** Runs `scenario`; never throws. Its work directory is deleted when it passed, kept for a look when it failed. */
 export async function runScenario(scenario: Scenario, options: { smoke: boolean; log: (line: string) => void }): Promise<TimedResult> {
   const workDir = mkdtempSync(join(tmpdir(), `orderly-soak-${scenario.id}-`));
   const started = performance.now();
@@ -20,15 +22,20 @@ export async function runScenario(scenario: Scenario, options: { smoke: boolean;
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     result = { passed: false, figures: {}, summary: "the scenario failed to run", failures: [`threw: ${message}`] };
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
   }
   // A row that claims success while listing failures is a bug in the scenario: trust the failures.
   const passed = result.passed && result.failures.length === 0;
-  return { ...result, passed, seconds: Math.round((performance.now() - started) / 100) / 10 };
+  if (passed) rmSync(workDir, { recursive: true, force: true });
+  else options.log(`failed: its work directory (service logs) is kept in ${workDir}`);
+  return { ...result, passed, seconds: Math.round((performance.now() - started) / 100) / 10, ...(passed ? {} : { keptDir: workDir }) };
 }
 
 /** The failures of a result, one per line, for a test's assertion message. */
-export function failureReport(id: string, result: ScenarioResult): string {
-  return [`${id}: ${result.summary}`, ...result.failures.map((f) => `  - ${f}`), `  figures: ${JSON.stringify(result.figures)}`].join("\n");
+export function failureReport(id: string, result: TimedResult): string {
+  return [
+    `${id}: ${result.summary}`,
+    ...result.failures.map((f) => `  - ${f}`),
+    `  figures: ${JSON.stringify(result.figures)}`,
+    ...(result.keptDir ? [`  service logs: ${result.keptDir}`] : []),
+  ].join("\n");
 }

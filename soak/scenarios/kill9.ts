@@ -7,11 +7,10 @@
 import { randomUUID } from "node:crypto";
 import { Code, createOrderClient, createUserClient } from "@orderly/clients";
 import type { Scenario, ScenarioOptions, ScenarioResult } from "../scenario.js";
-import { startDeployment, type Deployment } from "../lib/deployment.js";
+import { onPrivatePostgres, type Deployment } from "../lib/deployment.js";
 import { redrive, runWorkers } from "../lib/load.js";
 import { countRows, createUsers, markedOrder, storedOrders } from "../lib/orders.js";
 import { outcomeOf, Tally } from "../lib/outcomes.js";
-import { startPrivatePostgres } from "../lib/private-postgres.js";
 import { sampleRss } from "../lib/rss.js";
 import { msSince, sleep } from "../lib/time.js";
 
@@ -32,18 +31,11 @@ export const kill9: Scenario = {
   run,
 };
 
-async function run({ smoke, log }: ScenarioOptions): Promise<ScenarioResult> {
-  const size = smoke ? SMOKE : FULL;
-  const database = await startPrivatePostgres();
-  let deployment: Deployment | undefined;
-  try {
-    deployment = await startDeployment({ databaseUrl: database.url, usersReplicas: 1, ordersReplicas: 2 });
+async function run({ smoke, workDir, log }: ScenarioOptions): Promise<ScenarioResult> {
+  return onPrivatePostgres({ usersReplicas: 1, ordersReplicas: 2 }, workDir, (deployment, database) => {
     log(`PostgreSQL on ${database.port}; users ${deployment.users[0]!.address}; orders ${deployment.orders.map((o) => o.address).join(", ")}`);
-    return await underLoad(deployment, database.url, size, log);
-  } finally {
-    await deployment?.stop();
-    await database.destroy();
-  }
+    return underLoad(deployment, database.url, smoke ? SMOKE : FULL, log);
+  });
 }
 
 async function underLoad(deployment: Deployment, databaseUrl: string, size: typeof FULL, log: (line: string) => void): Promise<ScenarioResult> {
@@ -66,10 +58,12 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   const unfinished: string[] = [];
   let redriven = 0;
   let next = 0;
+  let inFlight = 0;
   const killAt = Math.floor(size.orders / 4);
-  let fault: Promise<{ killedAfter: number; failedAround: number; restartMs: number; replica: Deployment["orders"][0] }> | undefined;
+  let fault: Promise<{ killedAfter: number; inFlightAtKill: number; failedAround: number; restartMs: number; replica: Deployment["orders"][0] }> | undefined;
   const killAndRestart = async () => {
     const killedAfter = acknowledged.size;
+    const inFlightAtKill = inFlight;
     const failedBefore = answers.failed;
     await victim.kill();
     log(`killed replica ${victim.address} (pid ${victim.child.pid}) after ${killedAfter} acknowledged`);
@@ -79,7 +73,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
     const replica = await deployment.startOrders(victim.address);
     const restartMs = msSince(started);
     log(`replica restarted on ${replica.address} (pid ${replica.child.pid}) in ${restartMs} ms`);
-    return { killedAfter, failedAround, restartMs, replica };
+    return { killedAfter, inFlightAtKill, failedAround, restartMs, replica };
   };
 
   const started = performance.now();
@@ -88,7 +82,9 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
       const marker = `K9-${i}`;
       const requestId = randomUUID();
       sent.add(marker);
+      inFlight++;
       const outcome = await redrive(() => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { requestId }), MAX_REDRIVES);
+      inFlight--;
       for (const answer of outcome.answers) answers.add(answer);
       if (outcome.answers.length > 1) redriven++;
       if (outcome.value) acknowledged.set(marker, outcome.value.id);
@@ -132,6 +128,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
       answers: answers.toString(),
       redrivenOrders: redriven,
       killedAfterAcknowledged: killed?.killedAfter ?? -1,
+      inFlightAtKill: killed?.inFlightAtKill ?? -1,
       failedWhileDown: killed?.failedAround ?? -1,
       restartToListeningMs: killed?.restartMs ?? -1,
       servedByRestartedReplica: servedByRestarted,
@@ -142,7 +139,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
     summary:
       `${n(acknowledged.size)}/${n(size.orders)} acknowledged, ${rows.lost.length} lost, ${rows.duplicates} duplicates (${n(rows.rows)} rows); ` +
       `${answers.failed} calls failed (${failed.map(([o, c]) => `${o} ${c}`).join(", ") || "none"}), ${redriven} orders re-driven; ` +
-      `killed after ${n(killed?.killedAfter ?? 0)}, back in ${((killed?.restartMs ?? 0) / 1000).toFixed(1)} s, then served ${n(servedByRestarted)}; ` +
+      `killed after ${n(killed?.killedAfter ?? 0)} with ${killed?.inFlightAtKill ?? 0} calls in flight, back in ${((killed?.restartMs ?? 0) / 1000).toFixed(1)} s, then served ${n(servedByRestarted)}; ` +
       `${Math.round(size.orders / seconds)} orders/s`,
     failures,
   };

@@ -7,11 +7,11 @@
 import { randomUUID } from "node:crypto";
 import { createOrderClient, createUserClient, OrderlyError } from "@orderly/clients";
 import type { Scenario, ScenarioOptions, ScenarioResult } from "../scenario.js";
-import { startDeployment, type Deployment } from "../lib/deployment.js";
+import { onPrivatePostgres, type Deployment } from "../lib/deployment.js";
 import { runWorkers } from "../lib/load.js";
 import { createUsers, markedOrder, storedEvents } from "../lib/orders.js";
 import { Tally } from "../lib/outcomes.js";
-import { startPrivatePostgres, type PrivatePostgres } from "../lib/private-postgres.js";
+import type { PrivatePostgres } from "../lib/private-postgres.js";
 import { msSince, sleep } from "../lib/time.js";
 import { allSynced, checkWatchers, startWatcher, totals, type Watcher } from "../lib/watchers.js";
 
@@ -33,17 +33,11 @@ export const postgresRestart: Scenario = {
   run,
 };
 
-async function run({ smoke, log }: ScenarioOptions): Promise<ScenarioResult> {
-  const database = await startPrivatePostgres();
-  let deployment: Deployment | undefined;
-  try {
-    deployment = await startDeployment({ databaseUrl: database.url, usersReplicas: 1, ordersReplicas: 2 });
+async function run({ smoke, workDir, log }: ScenarioOptions): Promise<ScenarioResult> {
+  return onPrivatePostgres({ usersReplicas: 1, ordersReplicas: 2 }, workDir, (deployment, database) => {
     log(`PostgreSQL on ${database.port}; orders ${deployment.orders.map((o) => o.address).join(", ")}`);
-    return await underLoad(deployment, database, smoke ? SMOKE : FULL, log);
-  } finally {
-    await deployment?.stop();
-    await database.destroy();
-  }
+    return underLoad(deployment, database, smoke ? SMOKE : FULL, log);
+  });
 }
 
 /** One answer, when it arrived (ms after the load started). */
@@ -106,7 +100,9 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const loadSeconds = msSince(started) / 1000;
 
   const eventLog = await storedEvents(database.url, 0n);
+  const catchUpStarted = performance.now();
   const checks = await checkWatchers(watchers, eventLog, 15_000);
+  const catchUpMs = msSince(catchUpStarted);
   await Promise.all(watchers.map((w) => w.stop()));
   probe.close();
   watchClient.close();
@@ -162,6 +158,7 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
       watchEventsDuplicated: watched.duplicates,
       watchEventsOutOfOrder: watched.outOfOrder,
       watchResumptions: resumed,
+      watchCatchUpMs: catchUpMs,
       watchLagBeforeMs: `p50 ${lagBefore[Math.floor(lagBefore.length / 2)] ?? "-"}, max ${lagBefore.at(-1) ?? "-"}`,
       watchLagAfterMs: `p50 ${lagAfter[Math.floor(lagAfter.length / 2)] ?? "-"}, max ${lagAfter.at(-1) ?? "-"}`,
       internalLogged: internal,
