@@ -19,7 +19,7 @@ export interface Deployment {
   /** A token with the admin role, valid for the whole run. */
   readonly adminToken: string;
   /** Starts another OrderService replica (on `address`, e.g. a killed replica's old one; default port 0). */
-  startOrders(address?: string, env?: Record<string, string>): Promise<ServiceProcess>;
+  startOrders(address?: string): Promise<ServiceProcess>;
   /** SIGTERM to every process still running (SIGKILL after 15 s); resolves when all exited. */
   stop(): Promise<void>;
   /** Writes each process's output (its log lines, then stderr) to `<dir>/<service>-<pid>.log`. */
@@ -53,8 +53,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     return service;
   };
   let usersTarget = "";
-  const startOrders = async (address = "127.0.0.1:0", env: Record<string, string> = {}) => {
-    const replica = await launch("orders", bundles.orders, { ...common, ...options.ordersEnv, ...env, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
+  const startOrders = async (address = "127.0.0.1:0") => {
+    const replica = await launch("orders", bundles.orders, { ...common, ...options.ordersEnv, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
     const replaced = orders.findIndex((o) => o.address === replica.address);
     if (replaced >= 0) orders[replaced] = replica;
     else orders.push(replica);

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, createOrderClient, createUserClient } from "@orderly/clients";
 import type { Scenario, ScenarioOptions, ScenarioResult } from "../scenario.js";
-import { onPrivatePostgres, type Deployment } from "../lib/deployment.js";
+import { onPrivatePostgres, type Deployment, type ServiceProcess } from "../lib/deployment.js";
 import { redrive, runWorkers } from "../lib/load.js";
 import { countRows, createUsers, markedOrder, storedOrders } from "../lib/orders.js";
 import { outcomeOf, Tally } from "../lib/outcomes.js";
@@ -43,7 +43,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   const users = createUserClient({ address: deployment.users.map((u) => u.address), token });
   const userIds = await createUsers(users, "kill9", 4);
   users.close();
-  const [victim, survivor] = deployment.orders as [Deployment["orders"][0], Deployment["orders"][0]];
+  const [victim, survivor] = deployment.orders as [ServiceProcess, ServiceProcess];
   // A caller's channel that notices a replica back within a second (grpc-js backs off up to 120 s by default).
   const orders = createOrderClient({
     address: deployment.orders.map((o) => o.address),
@@ -60,7 +60,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   let next = 0;
   let inFlight = 0;
   const killAt = Math.floor(size.orders / 4);
-  let fault: Promise<{ killedAfter: number; inFlightAtKill: number; failedAround: number; restartMs: number; replica: Deployment["orders"][0] }> | undefined;
+  let fault: Promise<{ killedAfter: number; inFlightAtKill: number; failedAround: number; restartMs: number; replica: ServiceProcess }> | undefined;
   const killAndRestart = async () => {
     const killedAfter = acknowledged.size;
     const inFlightAtKill = inFlight;

@@ -54,9 +54,9 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const userIds = await createUsers(users, "pgrestart", 3);
   users.close();
   // No retries: the row judges each answer the servers give. The watchers' client keeps the defaults, as users do.
-  const probe = createOrderClient({ address: addresses, token, retry: false });
+  const noRetries = createOrderClient({ address: addresses, token, retry: false });
   const watchClient = createOrderClient({ address: addresses, token });
-  const known: string[] = [(await probe.create(markedOrder(userIds[0]!, "PG-SEED"))).id];
+  const known: string[] = [(await noRetries.create(markedOrder(userIds[0]!, "PG-SEED"))).id];
 
   const watchers: Watcher[] = Array.from({ length: size.watchers }, (_, i) => startWatcher(watchClient, `pg-watch-${i}`, i % 2 ? userIds[i % userIds.length] : undefined));
   if (!(await allSynced(watchers, 15_000))) throw new Error("the watches did not reach their sync marker within 15 s");
@@ -78,9 +78,9 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const load = runWorkers(size.workers, async (worker) => {
     for (let round = 0; loading; round++) {
       const userId = userIds[(worker + round) % userIds.length]!;
-      if (round % 2 === 0) await call("create", async () => void known.push((await probe.create(markedOrder(userId, `PG-${worker}-${round}`), { requestId: randomUUID() })).id));
-      else if (round % 4 === 1) await call("get", () => probe.get(known[Math.floor(Math.random() * known.length)]!));
-      else await call("list", () => probe.list({ pageSize: 10, filter: { userId } }));
+      if (round % 2 === 0) await call("create", async () => void known.push((await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { requestId: randomUUID() })).id));
+      else if (round % 4 === 1) await call("get", () => noRetries.get(known[Math.floor(Math.random() * known.length)]!));
+      else await call("list", () => noRetries.list({ pageSize: 10, filter: { userId } }));
     }
   });
 
@@ -104,7 +104,7 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const checks = await checkWatchers(watchers, eventLog, 15_000);
   const catchUpMs = msSince(catchUpStarted);
   await Promise.all(watchers.map((w) => w.stop()));
-  probe.close();
+  noRetries.close();
   watchClient.close();
 
   const failures: string[] = [];
@@ -114,7 +114,7 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const beforeOutage = failed.filter((a) => a.at < timeline.stopIssued);
   if (beforeOutage.length > 0) failures.push(`${beforeOutage.length} calls failed before PostgreSQL was stopped`);
   if (failed.length === 0) failures.push("no call saw the outage: the fault did not take effect");
-  const lastFailure = Math.max(timeline.up, ...failed.map((a) => a.at));
+  const lastFailure = failed.reduce((last, a) => Math.max(last, a.at), timeline.up);
   const recoveryMs = Math.round(lastFailure - timeline.up);
   if (recoveryMs > RECOVERY_BOUND_MS) failures.push(`calls still failed ${recoveryMs} ms after PostgreSQL was back (bound ${RECOVERY_BOUND_MS} ms)`);
   for (const op of ["create", "get", "list"] as const) {
