@@ -1,5 +1,5 @@
 // Orders as the scenarios make and check them: inputs marked with a unique SKU per logical order (so rows can be
-// counted per intended order, whatever request id created them), users to own them, and the rows actually stored.
+// counted per intended order, whatever idempotency key created them), users to own them, and the rows actually stored.
 import pg from "pg";
 import type { NewOrderInput, UserClient } from "@orderly/clients";
 
@@ -22,11 +22,11 @@ export interface StoredOrder {
   orderId: string;
   /** The SKU of its first item. */
   marker: string;
-  /** The request id that claimed it, "" if none did. */
-  requestId: string;
+  /** The idempotency key (CreateOrder's request_id) that claimed it, "" if none did. */
+  idempotencyKey: string;
 }
 
-/** Every order in `schema` with its marker and claiming request id, read straight from the tables. */
+/** Every order in `schema` with its marker and claiming idempotency key, read straight from the tables. */
 export async function storedOrders(url: string, schema = "orders"): Promise<StoredOrder[]> {
   return withClient(url, async (client) => {
     const { rows } = await client.query<{ order_id: string; marker: string | null; request_id: string | null }>(
@@ -35,7 +35,7 @@ export async function storedOrders(url: string, schema = "orders"): Promise<Stor
          LEFT JOIN ${schema}.order_items i ON i.order_id = o.id AND i.position = 0
          LEFT JOIN ${schema}.order_requests r ON r.order_id = o.id`,
     );
-    return rows.map((row) => ({ orderId: row.order_id, marker: row.marker ?? "", requestId: row.request_id ?? "" }));
+    return rows.map((row) => ({ orderId: row.order_id, marker: row.marker ?? "", idempotencyKey: row.request_id ?? "" }));
   });
 }
 
@@ -67,7 +67,7 @@ export interface RowCount {
   unacknowledged: number;
   /** Rows whose marker the scenario never sent. */
   strangers: number;
-  /** Rows with no request id claiming them. */
+  /** Rows with no idempotency key claiming them. */
   unclaimed: number;
   rows: number;
 }
@@ -85,7 +85,7 @@ export function countRows(rows: readonly StoredOrder[], sent: ReadonlySet<string
     if (!sent.has(marker)) strangers += found.length;
     else if (!acknowledged.has(marker)) unacknowledged += found.length;
   }
-  return { lost, duplicates, unacknowledged, strangers, unclaimed: rows.filter((row) => !row.requestId).length, rows: rows.length };
+  return { lost, duplicates, unacknowledged, strangers, unclaimed: rows.filter((row) => !row.idempotencyKey).length, rows: rows.length };
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -110,7 +110,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
 
 async function createMarked(client: OrderClient, load: Load, userId: string, marker: string): Promise<string> {
   load.sent.add(marker);
-  const order = await client.create(markedOrder(userId, marker), { requestId: randomUUID() });
+  const order = await client.create(markedOrder(userId, marker), { idempotencyKey: randomUUID() });
   load.acknowledged.set(marker, order.id);
   return order.id;
 }

@@ -1,9 +1,9 @@
 // kill -9 of an OrderService replica in the middle of 10,000 CreateOrders. Two replicas and one UserService share a
 // private PostgreSQL; the typed client (@orderly/clients, both addresses, its own retries of the IDEMPOTENT method)
-// sends every order with its own request id, 32 at a time. A quarter of the way in, one replica dies without a word
-// and is started again on its old port. A call that still ends with a retryable code is re-driven by the harness with
-// the same request id, as a real caller would. Then the rows are counted, per intended order (each has a unique SKU):
-// every acknowledged order is stored exactly once, under the id the caller was given, and nothing else is stored.
+// sends every order with its own idempotency key, 32 at a time. A quarter of the way in, one replica dies without a
+// word and is started again on its old port. A call that still ends with a retryable code is re-driven by the harness
+// with the same idempotency key, as a real caller would. Then the rows are counted, per intended order (each has a
+// unique SKU): every acknowledged order is stored exactly once, under the id the caller was given, and nothing else.
 import { randomUUID } from "node:crypto";
 import { Code, createOrderClient, createUserClient } from "@orderly/clients";
 import type { Scenario, ScenarioOptions, ScenarioResult } from "../scenario.js";
@@ -25,7 +25,7 @@ export const kill9: Scenario = {
   id: "kill9",
   title: "kill -9 of one of 2 OrderService replicas (PostgreSQL) during 10,000 CreateOrders",
   criterion:
-    "typed client, own request id per order, retryable failures re-driven with the same id (up to 5 times): every order acknowledged, " +
+    "typed client, own idempotency key per order, retryable failures re-driven with the same key (up to 5 times): every order acknowledged, " +
     "0 acknowledged orders lost, 0 duplicate rows, no row nobody was told of; every answer OK, UNAVAILABLE or DEADLINE_EXCEEDED " +
     "(never INTERNAL/UNKNOWN); the replica restarted on its port serves again",
   run,
@@ -80,10 +80,10 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   await runWorkers(size.concurrency, async () => {
     for (let i = next++; i < size.orders; i = next++) {
       const marker = `K9-${i}`;
-      const requestId = randomUUID();
+      const idempotencyKey = randomUUID();
       sent.add(marker);
       inFlight++;
-      const outcome = await redrive(() => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { requestId }), MAX_REDRIVES);
+      const outcome = await redrive(() => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { idempotencyKey }), MAX_REDRIVES);
       inFlight--;
       for (const answer of outcome.answers) answers.add(answer);
       if (outcome.answers.length > 1) redriven++;
@@ -110,7 +110,7 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   if (rows.lost.length > 0) failures.push(`${rows.lost.length} acknowledged orders lost: ${rows.lost.slice(0, 5).join(", ")}`);
   if (rows.duplicates > 0) failures.push(`${rows.duplicates} duplicate rows`);
   if (rows.unacknowledged > 0) failures.push(`${rows.unacknowledged} rows of orders the caller was never told of`);
-  if (rows.strangers > 0 || rows.unclaimed > 0) failures.push(`${rows.strangers} rows this run never sent, ${rows.unclaimed} rows without a request id`);
+  if (rows.strangers > 0 || rows.unclaimed > 0) failures.push(`${rows.strangers} rows this run never sent, ${rows.unclaimed} rows without an idempotency key`);
   if (unclear.length > 0) failures.push(`unclear answers: ${unclear.map(([o, n]) => `${o} x${n}`).join(", ")}`);
   if (killed && servedByRestarted === 0) failures.push("the restarted replica served no CreateOrder");
 

@@ -78,7 +78,7 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const load = runWorkers(size.workers, async (worker) => {
     for (let round = 0; loading; round++) {
       const userId = userIds[(worker + round) % userIds.length]!;
-      if (round % 2 === 0) await call("create", async () => void known.push((await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { requestId: randomUUID() })).id));
+      if (round % 2 === 0) await call("create", async () => void known.push((await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { idempotencyKey: randomUUID() })).id));
       else if (round % 4 === 1) await call("get", () => noRetries.get(known[Math.floor(Math.random() * known.length)]!));
       else await call("list", () => noRetries.list({ pageSize: 10, filter: { userId } }));
     }

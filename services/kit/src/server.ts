@@ -12,7 +12,7 @@ import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 /** What an Orderly server needs. */
 export interface OrderlyServerOptions {
@@ -26,7 +26,8 @@ export interface OrderlyServerOptions {
  * The interceptor chain, outermost first. This is the one place its order is written down:
  *   1. logging  - sees every call first and last, so it logs the final status and the whole duration;
  *   2. errors   - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
- *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (with `streams` only);
+ *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
+ *                 as createOrderlyServer always does);
  *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
  *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
  */
@@ -78,7 +79,10 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
     grpc,
     health,
     addService(definition, handlers) {
-      grpc.addService(withPreEncoding(definition) as never, bindService(definition, handlers, { interceptors, logger: options.logger }));
+      grpc.addService(
+        withPreEncoding(definition) as never,
+        bindService(definition, handlers, { interceptors, logger: options.logger }),
+      );
       const path = Object.values(definition)[0]?.path ?? "";
       services.push(path.slice(1, path.lastIndexOf("/")));
     },

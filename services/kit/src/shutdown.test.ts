@@ -4,14 +4,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { Code, createUserClient } from "@orderly/clients";
+import { Code } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import type { CallContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose } from "./interceptor.js";
 import { OpenStreams, SERVER_SHUTTING_DOWN, shutdownBudget } from "./shutdown.js";
-import { failureOf, startTestServer, testToken } from "./testing.js";
+import { bareUserClient, failureOf, startTestServer, testToken } from "./testing.js";
 
 const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
 const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
@@ -57,7 +57,7 @@ async function health(address: string): Promise<string> {
 describe("OrderlyServer.shutdown", () => {
   it("answers NOT_SERVING while it drains, then ends open streams with UNAVAILABLE SERVER_SHUTTING_DOWN and lets unary calls finish", async () => {
     const server = await startServer();
-    const client = createUserClient({ address: server.address, token: await testToken("adm_1", ["admin"]), retry: false });
+    const client = bareUserClient(server.address, await testToken("adm_1", ["admin"]));
     const stream = client.stream({ emailContains: "forever" })[Symbol.asyncIterator]();
     expect((await stream.next()).value).toMatchObject({ id: "usr_first" });
     const inFlight = client.get("slow");
@@ -81,7 +81,7 @@ describe("OrderlyServer.shutdown", () => {
 
   it("cuts what still runs when the grace period ends", async () => {
     const server = await startServer();
-    const client = createUserClient({ address: server.address, token: await testToken("adm_1", ["admin"]), retry: false });
+    const client = bareUserClient(server.address, await testToken("adm_1", ["admin"]));
     const stream = client.stream({ emailContains: "stubborn" })[Symbol.asyncIterator]();
     await stream.next();
     const started = performance.now();
