@@ -22,10 +22,18 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const { values } = parseArgs({ args: [...argv], options: { smoke: { type: "boolean", default: false }, only: { type: "string" } }, strict: true });
-  const ids = values.only?.split(",").map((id) => id.trim()).filter(Boolean);
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { smoke: { type: "boolean", default: false }, only: { type: "string" } },
+    strict: true,
+  });
+  const ids = values.only
+    ?.split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
   const unknown = ids?.filter((id) => !scenarios.some((s) => s.id === id)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.id).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.id).join(", ")}`);
   return { smoke: values.smoke ?? false, only: ids ? scenarios.filter((s) => ids.includes(s.id)) : scenarios };
 }
 
@@ -35,13 +43,17 @@ function cell(text: string): string {
 }
 
 function table(rows: readonly { scenario: Scenario; result: TimedResult }[]): string {
-  const lines = rows.map(({ scenario, result }) => `| ${cell(scenario.title)} | ${cell(scenario.criterion)} | ${cell(result.summary)} | ${result.passed ? "yes" : "NO"} |`);
+  const lines = rows.map(
+    ({ scenario, result }) =>
+      `| ${cell(scenario.title)} | ${cell(scenario.criterion)} | ${cell(result.summary)} | ${result.passed ? "yes" : "NO"} |`,
+  );
   return ["| scenario | criterion | result | passed |", "|---|---|---|---|", ...lines].join("\n");
 }
 
 async function main(options: Options): Promise<number> {
   const started = performance.now();
-  const log = (line: string) => process.stderr.write(`[soak ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+  const log = (line: string) =>
+    process.stderr.write(`[soak ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
   log(`bundling the services (as npm start does)${options.smoke ? "; smoke run" : ""}`);
   await serviceBundles();
   const rows: { scenario: Scenario; result: TimedResult; load: { before: number; after: number } }[] = [];
@@ -49,7 +61,10 @@ async function main(options: Options): Promise<number> {
     for (const scenario of options.only) {
       log(`${scenario.id}: ${scenario.title}`);
       const before = loadavg()[0]!;
-      const result = await runScenario(scenario, { smoke: options.smoke, log: (line) => log(`${scenario.id}: ${line}`) });
+      const result = await runScenario(scenario, {
+        smoke: options.smoke,
+        log: (line) => log(`${scenario.id}: ${line}`),
+      });
       rows.push({ scenario, result, load: { before, after: loadavg()[0]! } });
       log(`${scenario.id}: ${result.passed ? "passed" : "FAILED"} in ${result.seconds} s: ${result.summary}`);
       for (const failure of result.failures) log(`${scenario.id}:   - ${failure}`);

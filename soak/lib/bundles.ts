@@ -37,5 +37,9 @@ async function build(): Promise<ServiceBundles> {
   mkdirSync("dist", { recursive: true });
   const dir = mkdtempSync(join("dist", "soak-"));
   await Promise.all(SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, join(dir, `${service}.mjs`))));
-  return { dir: join(REPO_ROOT, dir), users: join(REPO_ROOT, dir, "users.mjs"), orders: join(REPO_ROOT, dir, "orders.mjs") };
+  return {
+    dir: join(REPO_ROOT, dir),
+    users: join(REPO_ROOT, dir, "users.mjs"),
+    orders: join(REPO_ROOT, dir, "orders.mjs"),
+  };
 }

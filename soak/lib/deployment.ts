@@ -4,7 +4,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { testToken } from "@orderly/kit/testing";
-import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "../../test/support/service-process.js";
+import {
+  startServiceProcess,
+  tempDataDir,
+  testAuthEnv,
+  type ServiceProcess,
+} from "../../test/support/service-process.js";
 import { serviceBundles } from "./bundles.js";
 import { registerCleanup } from "./cleanup.js";
 import { startPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
@@ -54,7 +59,12 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   };
   let usersTarget = "";
   const startOrders = async (address = "127.0.0.1:0") => {
-    const replica = await launch("orders", bundles.orders, { ...common, ...options.ordersEnv, ORDERS_ADDRESS: address, USERS_TARGET: usersTarget });
+    const replica = await launch("orders", bundles.orders, {
+      ...common,
+      ...options.ordersEnv,
+      ORDERS_ADDRESS: address,
+      USERS_TARGET: usersTarget,
+    });
     const replaced = orders.findIndex((o) => o.address === replica.address);
     if (replaced >= 0) orders[replaced] = replica;
     else orders.push(replica);
@@ -70,7 +80,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     );
   };
   try {
-    for (let i = 0; i < (options.usersReplicas ?? 1); i++) users.push(await launch("users", bundles.users, { ...common, USERS_ADDRESS: "127.0.0.1:0" }));
+    for (let i = 0; i < (options.usersReplicas ?? 1); i++)
+      users.push(await launch("users", bundles.users, { ...common, USERS_ADDRESS: "127.0.0.1:0" }));
     usersTarget = users.map((u) => u.address).join(",");
     await Promise.all(Array.from({ length: options.ordersReplicas ?? 1 }, () => startOrders()));
   } catch (error) {

@@ -20,7 +20,11 @@ export interface Redriven<T> {
  * Calls `call` until it succeeds, fails with a code that is not retryable, or has been re-driven `maxRedrives` times;
  * waits the server's RetryInfo delay (or `fallbackDelayMs`) between attempts.
  */
-export async function redrive<T>(call: () => Promise<T>, maxRedrives: number, fallbackDelayMs = 200): Promise<Redriven<T>> {
+export async function redrive<T>(
+  call: () => Promise<T>,
+  maxRedrives: number,
+  fallbackDelayMs = 200,
+): Promise<Redriven<T>> {
   const answers: (unknown | undefined)[] = [];
   for (let attempt = 0; ; attempt++) {
     try {

@@ -3,11 +3,22 @@
 import pg from "pg";
 import type { NewOrderInput, UserClient } from "@orderly/clients";
 
-const ADDRESS = { recipient: "Margaret Hamilton", line1: "1 Apollo Way", city: "Cambridge", postalCode: "02139", countryCode: "US" };
+const ADDRESS = {
+  recipient: "Margaret Hamilton",
+  line1: "1 Apollo Way",
+  city: "Cambridge",
+  postalCode: "02139",
+  countryCode: "US",
+};
 
 /** An order of one item whose SKU is `marker`, the key the row counts are grouped by. */
 export function markedOrder(userId: string, marker: string): NewOrderInput {
-  return { userId, items: [{ sku: marker, quantity: 1, unitPriceMinor: 1_000n }], currencyCode: "USD", shippingAddress: ADDRESS };
+  return {
+    userId,
+    items: [{ sku: marker, quantity: 1, unitPriceMinor: 1_000n }],
+    currencyCode: "USD",
+    shippingAddress: ADDRESS,
+  };
 }
 
 /** Creates `count` users (soak-<tag>-<n>@example.com) and returns their ids. */
@@ -35,7 +46,11 @@ export async function storedOrders(url: string, schema = "orders"): Promise<Stor
          LEFT JOIN ${schema}.order_items i ON i.order_id = o.id AND i.position = 0
          LEFT JOIN ${schema}.order_requests r ON r.order_id = o.id`,
     );
-    return rows.map((row) => ({ orderId: row.order_id, marker: row.marker ?? "", idempotencyKey: row.request_id ?? "" }));
+    return rows.map((row) => ({
+      orderId: row.order_id,
+      marker: row.marker ?? "",
+      idempotencyKey: row.request_id ?? "",
+    }));
   });
 }
 
@@ -73,10 +88,16 @@ export interface RowCount {
 }
 
 /** Compares the stored rows with what callers were told: `acknowledged` maps each marker to the order id returned. */
-export function countRows(rows: readonly StoredOrder[], sent: ReadonlySet<string>, acknowledged: ReadonlyMap<string, string>): RowCount {
+export function countRows(
+  rows: readonly StoredOrder[],
+  sent: ReadonlySet<string>,
+  acknowledged: ReadonlyMap<string, string>,
+): RowCount {
   const byMarker = new Map<string, StoredOrder[]>();
   for (const row of rows) byMarker.set(row.marker, [...(byMarker.get(row.marker) ?? []), row]);
-  const lost = [...acknowledged].filter(([marker, orderId]) => !byMarker.get(marker)?.some((row) => row.orderId === orderId)).map(([marker]) => marker);
+  const lost = [...acknowledged]
+    .filter(([marker, orderId]) => !byMarker.get(marker)?.some((row) => row.orderId === orderId))
+    .map(([marker]) => marker);
   let duplicates = 0;
   let unacknowledged = 0;
   let strangers = 0;
@@ -85,7 +106,14 @@ export function countRows(rows: readonly StoredOrder[], sent: ReadonlySet<string
     if (!sent.has(marker)) strangers += found.length;
     else if (!acknowledged.has(marker)) unacknowledged += found.length;
   }
-  return { lost, duplicates, unacknowledged, strangers, unclaimed: rows.filter((row) => !row.idempotencyKey).length, rows: rows.length };
+  return {
+    lost,
+    duplicates,
+    unacknowledged,
+    strangers,
+    unclaimed: rows.filter((row) => !row.idempotencyKey).length,
+    rows: rows.length,
+  };
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

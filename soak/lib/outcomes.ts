@@ -26,7 +26,10 @@ export class Tally {
   /** Files one answer (undefined error = OK); returns its outcome. */
   add(error?: unknown): string {
     const outcome = outcomeOf(error);
-    const entry = this.counts.get(outcome) ?? { code: error === undefined ? Code.OK : OrderlyError.from(error).code, count: 0 };
+    const entry = this.counts.get(outcome) ?? {
+      code: error === undefined ? Code.OK : OrderlyError.from(error).code,
+      count: 0,
+    };
     entry.count++;
     this.counts.set(outcome, entry);
     return outcome;
@@ -49,7 +52,9 @@ export class Tally {
 
   /** The outcomes whose code is not in `allowed`, with their counts. */
   outside(allowed: ReadonlySet<number>): [string, number][] {
-    return [...this.counts].filter(([, { code }]) => !allowed.has(code)).map(([outcome, { count }]) => [outcome, count]);
+    return [...this.counts]
+      .filter(([, { code }]) => !allowed.has(code))
+      .map(([outcome, { count }]) => [outcome, count]);
   }
 
   /** All answers. */
@@ -59,6 +64,8 @@ export class Tally {
 
   /** "OK 9,990, UNAVAILABLE/STORE_UNAVAILABLE+RetryInfo 10". */
   toString(): string {
-    return [...this.counts].map(([outcome, { count }]) => `${outcome} ${count.toLocaleString("en-US")}`).join(", ") || "none";
+    return (
+      [...this.counts].map(([outcome, { count }]) => `${outcome} ${count.toLocaleString("en-US")}`).join(", ") || "none"
+    );
   }
 }

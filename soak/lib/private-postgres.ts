@@ -31,8 +31,15 @@ export interface PrivatePostgres {
 export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = "/usr/lib/postgresql";
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
-  if (!versions[0]) throw new Error("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql), or set PG_BIN");
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions[0])
+    throw new Error(
+      "no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql), or set PG_BIN",
+    );
   return join(root, versions[0], "bin");
 }
 

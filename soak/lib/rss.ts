@@ -25,7 +25,12 @@ export function sampleRss(pid: number, intervalMs = 250): { stop(): RssSummary }
       clearInterval(timer);
       take();
       const round = (mb: number | undefined) => Math.round(mb ?? Number.NaN);
-      return { first: round(samples[0]), last: round(samples.at(-1)), max: round(Math.max(...samples)), samples: samples.length };
+      return {
+        first: round(samples[0]),
+        last: round(samples.at(-1)),
+        max: round(Math.max(...samples)),
+        samples: samples.length,
+      };
     },
   };
 }

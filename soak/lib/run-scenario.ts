@@ -13,7 +13,10 @@ export interface TimedResult extends ScenarioResult {
 }
 
 /** Runs `scenario`; never throws. Its work directory is deleted when it passed, kept for a look when it failed. */
-export async function runScenario(scenario: Scenario, options: { smoke: boolean; log: (line: string) => void }): Promise<TimedResult> {
+export async function runScenario(
+  scenario: Scenario,
+  options: { smoke: boolean; log: (line: string) => void },
+): Promise<TimedResult> {
   const workDir = mkdtempSync(join(tmpdir(), `orderly-soak-${scenario.id}-`));
   const started = performance.now();
   let result: ScenarioResult;
@@ -27,7 +30,12 @@ export async function runScenario(scenario: Scenario, options: { smoke: boolean;
   const passed = result.passed && result.failures.length === 0;
   if (passed) rmSync(workDir, { recursive: true, force: true });
   else options.log(`failed: its work directory (service logs) is kept in ${workDir}`);
-  return { ...result, passed, seconds: Math.round((performance.now() - started) / 100) / 10, ...(passed ? {} : { keptDir: workDir }) };
+  return {
+    ...result,
+    passed,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    ...(passed ? {} : { keptDir: workDir }),
+  };
 }
 
 /** The failures of a result, one per line, for a test's assertion message. */

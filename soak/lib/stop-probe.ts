@@ -29,12 +29,15 @@ export function probeStop(port: number, intervalMs = 5): StopProbe {
   let running = true;
   const check = () =>
     new Promise<number | undefined>((resolve) =>
-      health.check({ service: "" }, new Metadata(), { deadline: Date.now() + 500 }, (error, reply) => resolve(error ? undefined : reply.status)),
+      health.check({ service: "" }, new Metadata(), { deadline: Date.now() + 500 }, (error, reply) =>
+        resolve(error ? undefined : reply.status),
+      ),
     );
   const polls = Promise.all([
     (async () => {
       while (running && Number.isNaN(timeline.notServingMs)) {
-        if ((await check()) === HealthCheckResponse_ServingStatus.NOT_SERVING) timeline.notServingMs = performance.now() - marked;
+        if ((await check()) === HealthCheckResponse_ServingStatus.NOT_SERVING)
+          timeline.notServingMs = performance.now() - marked;
         else await sleep(intervalMs);
       }
     })(),

@@ -4,7 +4,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 export { sleep };
 
 /** Polls `condition` every intervalMs until it holds (true) or timeoutMs passed (false). */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<boolean> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 25,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await condition()) return true;

@@ -33,11 +33,23 @@ export interface Watcher {
  */
 export function startWatcher(client: OrderClient, id: string, userId?: string, firstOn?: OrderClient): Watcher {
   const controller = new AbortController();
-  const state = { revisions: [] as bigint[], deliveries: [] as Watcher["deliveries"], base: undefined as bigint | undefined, syncs: 0, error: undefined as unknown };
+  const state = {
+    revisions: [] as bigint[],
+    deliveries: [] as Watcher["deliveries"],
+    base: undefined as bigint | undefined,
+    syncs: 0,
+    error: undefined as unknown,
+  };
   let firstEnd: Watcher["firstEnd"];
   let lastRevision = 0n;
   const follow = async (through: OrderClient, reconnect: boolean) => {
-    const watch = through.watch({ ...(userId ? { userId } : {}), sinceRevision: lastRevision, signal: controller.signal, requestId: id, reconnect });
+    const watch = through.watch({
+      ...(userId ? { userId } : {}),
+      sinceRevision: lastRevision,
+      signal: controller.signal,
+      requestId: id,
+      reconnect,
+    });
     for await (const item of watch) {
       if (item.kind === "event") {
         state.revisions.push(item.event.revision);
@@ -113,12 +125,21 @@ export interface WatchCheck {
 /** The events of `log` a watcher must have seen: after its base, in its scope. */
 export function expectedFor(watcher: Watcher, log: readonly StoredEvent[]): bigint[] {
   const base = watcher.base ?? 0n;
-  return log.filter((e) => e.revision > base && (!watcher.userId || e.userId === watcher.userId)).map((e) => e.revision);
+  return log
+    .filter((e) => e.revision > base && (!watcher.userId || e.userId === watcher.userId))
+    .map((e) => e.revision);
 }
 
 /** Waits (bounded) until every watcher has received at least what the log says it should, then compares. */
-export async function checkWatchers(watchers: readonly Watcher[], log: readonly StoredEvent[], timeoutMs: number): Promise<WatchCheck[]> {
-  await waitUntil(() => watchers.every((w) => w.error !== undefined || new Set(w.revisions).size >= expectedFor(w, log).length), timeoutMs);
+export async function checkWatchers(
+  watchers: readonly Watcher[],
+  log: readonly StoredEvent[],
+  timeoutMs: number,
+): Promise<WatchCheck[]> {
+  await waitUntil(
+    () => watchers.every((w) => w.error !== undefined || new Set(w.revisions).size >= expectedFor(w, log).length),
+    timeoutMs,
+  );
   return watchers.map((watcher) => {
     const expected = expectedFor(watcher, log);
     const got = watcher.revisions;

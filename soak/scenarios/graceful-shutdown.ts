@@ -34,7 +34,9 @@ export const gracefulShutdown: Scenario = {
 async function run({ smoke, workDir, log }: ScenarioOptions): Promise<ScenarioResult> {
   const ordersEnv = { SHUTDOWN_GRACE_MS: String(GRACE_MS), SHUTDOWN_DRAIN_MS: String(DRAIN_MS) };
   return onPrivatePostgres({ usersReplicas: 1, ordersReplicas: 2, ordersEnv }, workDir, (deployment, database) => {
-    log(`PostgreSQL on ${database.port}; orders ${deployment.orders.map((o) => o.address).join(", ")} (the first is stopped)`);
+    log(
+      `PostgreSQL on ${database.port}; orders ${deployment.orders.map((o) => o.address).join(", ")} (the first is stopped)`,
+    );
     return underLoad(deployment, database.url, smoke ? SMOKE : FULL, log);
   });
 }
@@ -48,7 +50,12 @@ interface Load {
   acknowledged: Map<string, string>;
 }
 
-async function underLoad(deployment: Deployment, databaseUrl: string, size: typeof FULL, log: (line: string) => void): Promise<ScenarioResult> {
+async function underLoad(
+  deployment: Deployment,
+  databaseUrl: string,
+  size: typeof FULL,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
   const token = deployment.adminToken;
   const [stopping] = deployment.orders as [ServiceProcess, ServiceProcess];
   const addresses = deployment.orders.map((o) => o.address);
@@ -105,7 +112,17 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   await Promise.all(watchers.map((w) => w.stop()));
   for (const client of [shipped, noRetries, pinnedClient]) client.close();
   const rows = countRows(await storedOrders(databaseUrl), load.sent, load.acknowledged);
-  return judge({ load, rows, stopping, watchers, checks: totals(checks), timeline: probe.timeline, exitedMs, code, sigterm });
+  return judge({
+    load,
+    rows,
+    stopping,
+    watchers,
+    checks: totals(checks),
+    timeline: probe.timeline,
+    exitedMs,
+    code,
+    sigterm,
+  });
 }
 
 async function createMarked(client: OrderClient, load: Load, userId: string, marker: string): Promise<string> {
@@ -128,40 +145,70 @@ interface Observed {
   sigterm: number;
 }
 
-function judge({ load, rows, stopping, watchers, checks, timeline, exitedMs, code, sigterm }: Observed): ScenarioResult {
+function judge({
+  load,
+  rows,
+  stopping,
+  watchers,
+  checks,
+  timeline,
+  exitedMs,
+  code,
+  sigterm,
+}: Observed): ScenarioResult {
   const failures: string[] = [];
   const { answers, inFlight } = load;
-  if (answers.failed > 0) failures.push(`${answers.failed} unary calls failed: ${answers.failures().map(([o, n]) => `${o} x${n}`).join(", ")}`);
+  if (answers.failed > 0)
+    failures.push(
+      `${answers.failed} unary calls failed: ${answers
+        .failures()
+        .map(([o, n]) => `${o} x${n}`)
+        .join(", ")}`,
+    );
   if (inFlight.failed > 0) failures.push(`${inFlight.failed} of ${inFlight.total} calls in flight at SIGTERM failed`);
-  if (rows.lost.length + rows.duplicates > 0) failures.push(`${rows.lost.length} acknowledged orders lost, ${rows.duplicates} duplicate rows`);
+  if (rows.lost.length + rows.duplicates > 0)
+    failures.push(`${rows.lost.length} acknowledged orders lost, ${rows.duplicates} duplicate rows`);
 
   // The stopping replica's own account: one log line per call, written when the call ended.
   const logged = stopping.logs;
   const signalled = logged.findIndex((l) => l.msg === "shutting down");
-  const afterSignal = signalled < 0 ? [] : logged.slice(signalled).filter((l) => l.msg === "call" || l.msg === "call failed");
+  const afterSignal =
+    signalled < 0 ? [] : logged.slice(signalled).filter((l) => l.msg === "call" || l.msg === "call failed");
   const unaryAfter = afterSignal.filter((l) => !String(l.method).endsWith("/WatchOrders"));
   const unaryFailed = unaryAfter.filter((l) => l.code !== "OK");
-  if (unaryFailed.length > 0) failures.push(`the stopping replica answered ${unaryFailed.length} unary calls after SIGTERM with ${[...new Set(unaryFailed.map((l) => l.code))].join(", ")}`);
+  if (unaryFailed.length > 0)
+    failures.push(
+      `the stopping replica answered ${unaryFailed.length} unary calls after SIGTERM with ${[...new Set(unaryFailed.map((l) => l.code))].join(", ")}`,
+    );
   const streamEnds = afterSignal.filter((l) => String(l.method).endsWith("/WatchOrders"));
   const endKinds = [...new Set(streamEnds.map((l) => `${l.code}/${l.reason ?? ""}`))].join(", ") || "-";
   const badEnds = streamEnds.filter((l) => `${l.code}/${l.reason}` !== STREAM_END);
-  if (badEnds.length > 0) failures.push(`${badEnds.length} of its streams ended with ${endKinds} instead of ${STREAM_END}`);
+  if (badEnds.length > 0)
+    failures.push(`${badEnds.length} of its streams ended with ${endKinds} instead of ${STREAM_END}`);
 
   // The clients' account: how the pinned streams ended, and whether every watch that was there resumed.
   const pinned = watchers.filter((w) => w.id.startsWith("gs-pinned-"));
   const pinnedEnds = new Tally();
-  for (const watcher of pinned) pinnedEnds.add(watcher.firstEnd?.error ?? new OrderlyError(Code.OK, "the stream never ended"));
-  if (pinnedEnds.count(`${STREAM_END}+RetryInfo`) !== pinned.length) failures.push(`pinned streams ended with ${pinnedEnds} (want ${STREAM_END}+RetryInfo)`);
+  for (const watcher of pinned)
+    pinnedEnds.add(watcher.firstEnd?.error ?? new OrderlyError(Code.OK, "the stream never ended"));
+  if (pinnedEnds.count(`${STREAM_END}+RetryInfo`) !== pinned.length)
+    failures.push(`pinned streams ended with ${pinnedEnds} (want ${STREAM_END}+RetryInfo)`);
   const onStopping = new Set(streamEnds.map((l) => String(l.requestId)));
   const notResumed = watchers.filter((w) => onStopping.has(w.id) && w.syncs < 2);
-  if (notResumed.length > 0) failures.push(`${notResumed.length} watches that were on the stopping replica did not resume`);
+  if (notResumed.length > 0)
+    failures.push(`${notResumed.length} watches that were on the stopping replica did not resume`);
   const broken = watchers.filter((w) => w.error !== undefined);
   if (broken.length > 0) failures.push(`${broken.length} watches ended with ${outcomeOf(broken[0]!.error)}`);
   if (checks.missing + checks.unexpected + checks.duplicates + checks.outOfOrder > 0) {
-    failures.push(`watches: ${checks.missing} events missing, ${checks.unexpected} unexpected, ${checks.duplicates} twice, ${checks.outOfOrder} out of order`);
+    failures.push(
+      `watches: ${checks.missing} events missing, ${checks.unexpected} unexpected, ${checks.duplicates} twice, ${checks.outOfOrder} out of order`,
+    );
   }
 
-  if (!(timeline.notServingMs < timeline.refusedMs)) failures.push(`health NOT_SERVING at ${ms(timeline.notServingMs)}, listener closed at ${ms(timeline.refusedMs)}: not in that order`);
+  if (!(timeline.notServingMs < timeline.refusedMs))
+    failures.push(
+      `health NOT_SERVING at ${ms(timeline.notServingMs)}, listener closed at ${ms(timeline.refusedMs)}: not in that order`,
+    );
   if (!(exitedMs <= GRACE_MS)) failures.push(`exited ${ms(exitedMs)} after SIGTERM (grace ${GRACE_MS} ms)`);
   if (code !== 0) failures.push(`exit code ${code ?? "none (still running)"}`);
 

@@ -6,6 +6,7 @@ import { gracefulShutdown } from "./graceful-shutdown.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
+  // One row per line (the comment keeps Prettier from joining them), so branches that add rows merge line by line.
   kill9,
   postgresRestart,
   gracefulShutdown,

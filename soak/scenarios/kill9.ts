@@ -33,12 +33,19 @@ export const kill9: Scenario = {
 
 async function run({ smoke, workDir, log }: ScenarioOptions): Promise<ScenarioResult> {
   return onPrivatePostgres({ usersReplicas: 1, ordersReplicas: 2 }, workDir, (deployment, database) => {
-    log(`PostgreSQL on ${database.port}; users ${deployment.users[0]!.address}; orders ${deployment.orders.map((o) => o.address).join(", ")}`);
+    log(
+      `PostgreSQL on ${database.port}; users ${deployment.users[0]!.address}; orders ${deployment.orders.map((o) => o.address).join(", ")}`,
+    );
     return underLoad(deployment, database.url, smoke ? SMOKE : FULL, log);
   });
 }
 
-async function underLoad(deployment: Deployment, databaseUrl: string, size: typeof FULL, log: (line: string) => void): Promise<ScenarioResult> {
+async function underLoad(
+  deployment: Deployment,
+  databaseUrl: string,
+  size: typeof FULL,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
   const token = deployment.adminToken;
   const users = createUserClient({ address: deployment.users.map((u) => u.address), token });
   const userIds = await createUsers(users, "kill9", 4);
@@ -60,7 +67,15 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   let next = 0;
   let inFlight = 0;
   const killAt = Math.floor(size.orders / 4);
-  let fault: Promise<{ killedAfter: number; inFlightAtKill: number; failedAround: number; restartMs: number; replica: ServiceProcess }> | undefined;
+  let fault:
+    | Promise<{
+        killedAfter: number;
+        inFlightAtKill: number;
+        failedAround: number;
+        restartMs: number;
+        replica: ServiceProcess;
+      }>
+    | undefined;
   const killAndRestart = async () => {
     const killedAfter = acknowledged.size;
     const inFlightAtKill = inFlight;
@@ -83,14 +98,18 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
       const idempotencyKey = randomUUID();
       sent.add(marker);
       inFlight++;
-      const outcome = await redrive(() => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { idempotencyKey }), MAX_REDRIVES);
+      const outcome = await redrive(
+        () => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { idempotencyKey }),
+        MAX_REDRIVES,
+      );
       inFlight--;
       for (const answer of outcome.answers) answers.add(answer);
       if (outcome.answers.length > 1) redriven++;
       if (outcome.value) acknowledged.set(marker, outcome.value.id);
       else unfinished.push(`${marker}: ${outcomeOf(outcome.answers.at(-1))}`);
       if (acknowledged.size === killAt && !fault) fault = killAndRestart();
-      if (acknowledged.size > 0 && acknowledged.size % 2_000 === 0) log(`${acknowledged.size.toLocaleString("en-US")} acknowledged`);
+      if (acknowledged.size > 0 && acknowledged.size % 2_000 === 0)
+        log(`${acknowledged.size.toLocaleString("en-US")} acknowledged`);
     }
   });
   const seconds = (performance.now() - started) / 1000;
@@ -99,18 +118,25 @@ async function underLoad(deployment: Deployment, databaseUrl: string, size: type
   const rss = survivorRss.stop();
   // Stopped first, so every call line of the restarted replica is in its log.
   await deployment.stop();
-  const servedByRestarted = killed?.replica.logs.filter((l) => l.msg === "call" && String(l.method).endsWith("/CreateOrder") && l.code === "OK").length ?? 0;
+  const servedByRestarted =
+    killed?.replica.logs.filter((l) => l.msg === "call" && String(l.method).endsWith("/CreateOrder") && l.code === "OK")
+      .length ?? 0;
 
   const rows = countRows(await storedOrders(databaseUrl), sent, acknowledged);
   const failed = answers.failures();
   const unclear = answers.outside(CLEAR_CODES);
   const failures: string[] = [];
   if (!killed) failures.push("the replica was never killed (too few acknowledged orders)");
-  if (acknowledged.size !== size.orders) failures.push(`${size.orders - acknowledged.size} orders not acknowledged after ${MAX_REDRIVES} re-drives: ${unfinished.slice(0, 5).join("; ")}`);
-  if (rows.lost.length > 0) failures.push(`${rows.lost.length} acknowledged orders lost: ${rows.lost.slice(0, 5).join(", ")}`);
+  if (acknowledged.size !== size.orders)
+    failures.push(
+      `${size.orders - acknowledged.size} orders not acknowledged after ${MAX_REDRIVES} re-drives: ${unfinished.slice(0, 5).join("; ")}`,
+    );
+  if (rows.lost.length > 0)
+    failures.push(`${rows.lost.length} acknowledged orders lost: ${rows.lost.slice(0, 5).join(", ")}`);
   if (rows.duplicates > 0) failures.push(`${rows.duplicates} duplicate rows`);
   if (rows.unacknowledged > 0) failures.push(`${rows.unacknowledged} rows of orders the caller was never told of`);
-  if (rows.strangers > 0 || rows.unclaimed > 0) failures.push(`${rows.strangers} rows this run never sent, ${rows.unclaimed} rows without an idempotency key`);
+  if (rows.strangers > 0 || rows.unclaimed > 0)
+    failures.push(`${rows.strangers} rows this run never sent, ${rows.unclaimed} rows without an idempotency key`);
   if (unclear.length > 0) failures.push(`unclear answers: ${unclear.map(([o, n]) => `${o} x${n}`).join(", ")}`);
   if (killed && servedByRestarted === 0) failures.push("the restarted replica served no CreateOrder");
 

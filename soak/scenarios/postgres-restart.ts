@@ -20,12 +20,16 @@ const SMOKE = { workers: 4, watchers: 4, warmUpMs: 1_000, downMs: 1_000, afterMs
 /** Every call must succeed again within this long after PostgreSQL accepts connections. */
 const RECOVERY_BOUND_MS = 5_000;
 /** The answers allowed while the database is away: retryable, saying why, saying when to retry. */
-const OUTAGE_ANSWERS = new Set(["UNAVAILABLE/STORE_UNAVAILABLE+RetryInfo", "UNAVAILABLE/USER_SERVICE_UNAVAILABLE+RetryInfo"]);
+const OUTAGE_ANSWERS = new Set([
+  "UNAVAILABLE/STORE_UNAVAILABLE+RetryInfo",
+  "UNAVAILABLE/USER_SERVICE_UNAVAILABLE+RetryInfo",
+]);
 
 /** The PostgreSQL restart row. */
 export const postgresRestart: Scenario = {
   id: "postgres-restart",
-  title: "PostgreSQL restarted under load (2 OrderService replicas, CreateOrder/GetOrder/ListOrders + open WatchOrders)",
+  title:
+    "PostgreSQL restarted under load (2 OrderService replicas, CreateOrder/GetOrder/ListOrders + open WatchOrders)",
   criterion:
     "while it is away only UNAVAILABLE with RetryInfo (STORE_UNAVAILABLE, or USER_SERVICE_UNAVAILABLE when UserService's own store is " +
     "away), no INTERNAL or other code; every call succeeds again within 5 s of PostgreSQL accepting connections, no service restarted; " +
@@ -47,7 +51,12 @@ interface Answer {
   outcome: string;
 }
 
-async function underLoad(deployment: Deployment, database: PrivatePostgres, size: typeof FULL, log: (line: string) => void): Promise<ScenarioResult> {
+async function underLoad(
+  deployment: Deployment,
+  database: PrivatePostgres,
+  size: typeof FULL,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
   const token = deployment.adminToken;
   const addresses = deployment.orders.map((o) => o.address);
   const users = createUserClient({ address: deployment.users.map((u) => u.address), token });
@@ -58,7 +67,9 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const watchClient = createOrderClient({ address: addresses, token });
   const known: string[] = [(await noRetries.create(markedOrder(userIds[0]!, "PG-SEED"))).id];
 
-  const watchers: Watcher[] = Array.from({ length: size.watchers }, (_, i) => startWatcher(watchClient, `pg-watch-${i}`, i % 2 ? userIds[i % userIds.length] : undefined));
+  const watchers: Watcher[] = Array.from({ length: size.watchers }, (_, i) =>
+    startWatcher(watchClient, `pg-watch-${i}`, i % 2 ? userIds[i % userIds.length] : undefined),
+  );
   if (!(await allSynced(watchers, 15_000))) throw new Error("the watches did not reach their sync marker within 15 s");
 
   const tally = new Tally();
@@ -78,8 +89,17 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const load = runWorkers(size.workers, async (worker) => {
     for (let round = 0; loading; round++) {
       const userId = userIds[(worker + round) % userIds.length]!;
-      if (round % 2 === 0) await call("create", async () => void known.push((await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { idempotencyKey: randomUUID() })).id));
-      else if (round % 4 === 1) await call("get", () => noRetries.get(known[Math.floor(Math.random() * known.length)]!));
+      if (round % 2 === 0)
+        await call(
+          "create",
+          async () =>
+            void known.push(
+              (await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { idempotencyKey: randomUUID() }))
+                .id,
+            ),
+        );
+      else if (round % 4 === 1)
+        await call("get", () => noRetries.get(known[Math.floor(Math.random() * known.length)]!));
       else await call("list", () => noRetries.list({ pageSize: 10, filter: { userId } }));
     }
   });
@@ -110,33 +130,47 @@ async function underLoad(deployment: Deployment, database: PrivatePostgres, size
   const failures: string[] = [];
   const failed = answers.filter((a) => a.outcome !== "OK");
   const unclear = tally.failures().filter(([outcome]) => !OUTAGE_ANSWERS.has(outcome));
-  if (unclear.length > 0) failures.push(`answers other than UNAVAILABLE with RetryInfo: ${unclear.map(([o, n]) => `${o} x${n}`).join(", ")}`);
+  if (unclear.length > 0)
+    failures.push(`answers other than UNAVAILABLE with RetryInfo: ${unclear.map(([o, n]) => `${o} x${n}`).join(", ")}`);
   const beforeOutage = failed.filter((a) => a.at < timeline.stopIssued);
   if (beforeOutage.length > 0) failures.push(`${beforeOutage.length} calls failed before PostgreSQL was stopped`);
   if (failed.length === 0) failures.push("no call saw the outage: the fault did not take effect");
   const lastFailure = failed.reduce((last, a) => Math.max(last, a.at), timeline.up);
   const recoveryMs = Math.round(lastFailure - timeline.up);
-  if (recoveryMs > RECOVERY_BOUND_MS) failures.push(`calls still failed ${recoveryMs} ms after PostgreSQL was back (bound ${RECOVERY_BOUND_MS} ms)`);
+  if (recoveryMs > RECOVERY_BOUND_MS)
+    failures.push(`calls still failed ${recoveryMs} ms after PostgreSQL was back (bound ${RECOVERY_BOUND_MS} ms)`);
   for (const op of ["create", "get", "list"] as const) {
-    if (!answers.some((a) => a.op === op && a.outcome === "OK" && a.at > lastFailure)) failures.push(`no successful ${op} after the recovery`);
+    if (!answers.some((a) => a.op === op && a.outcome === "OK" && a.at > lastFailure))
+      failures.push(`no successful ${op} after the recovery`);
   }
-  const restarted = [...deployment.users, ...deployment.orders].filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+  const restarted = [...deployment.users, ...deployment.orders].filter(
+    (p) => p.child.exitCode !== null || p.child.signalCode !== null,
+  );
   if (restarted.length > 0) failures.push(`${restarted.length} service processes exited during the run`);
-  const internal = [...deployment.users, ...deployment.orders].flatMap((p) => p.logs).filter((l) => l.code === "INTERNAL" || l.code === "UNKNOWN").length;
+  const internal = [...deployment.users, ...deployment.orders]
+    .flatMap((p) => p.logs)
+    .filter((l) => l.code === "INTERNAL" || l.code === "UNKNOWN").length;
   if (internal > 0) failures.push(`${internal} calls logged INTERNAL/UNKNOWN by the services`);
   const watched = totals(checks);
   const watchErrors = watchers.filter((w) => w.error !== undefined);
-  if (watchErrors.length > 0) failures.push(`${watchErrors.length} watches ended with ${OrderlyError.from(watchErrors[0]!.error).codeName}`);
+  if (watchErrors.length > 0)
+    failures.push(`${watchErrors.length} watches ended with ${OrderlyError.from(watchErrors[0]!.error).codeName}`);
   if (watched.missing + watched.unexpected + watched.duplicates + watched.outOfOrder > 0) {
-    failures.push(`watches: ${watched.missing} events missing, ${watched.unexpected} unexpected, ${watched.duplicates} twice, ${watched.outOfOrder} out of order`);
+    failures.push(
+      `watches: ${watched.missing} events missing, ${watched.unexpected} unexpected, ${watched.duplicates} twice, ${watched.outOfOrder} out of order`,
+    );
   }
   if (watched.expected === 0) failures.push("the watches had nothing to see");
 
   const outageMs = Math.round(timeline.up - timeline.stopIssued);
   // Wall-clock time of the moment PostgreSQL was back, to split watch deliveries into during/after the outage.
   const upWall = Date.now() - (performance.now() - started - timeline.up);
-  const lagAfter = watchers.flatMap((w) => w.deliveries.filter((d) => d.committedAt > upWall).map((d) => d.latencyMs)).sort((a, b) => a - b);
-  const lagBefore = watchers.flatMap((w) => w.deliveries.filter((d) => d.committedAt < upWall - outageMs).map((d) => d.latencyMs)).sort((a, b) => a - b);
+  const lagAfter = watchers
+    .flatMap((w) => w.deliveries.filter((d) => d.committedAt > upWall).map((d) => d.latencyMs))
+    .sort((a, b) => a - b);
+  const lagBefore = watchers
+    .flatMap((w) => w.deliveries.filter((d) => d.committedAt < upWall - outageMs).map((d) => d.latencyMs))
+    .sort((a, b) => a - b);
   const firstOkAfterUp = answers.find((a) => a.outcome === "OK" && a.at > timeline.up);
   const resumed = watchers.reduce((sum, w) => sum + Math.max(0, w.syncs - 1), 0);
   const rate = Math.round(answers.length / loadSeconds);

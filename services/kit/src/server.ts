@@ -108,7 +108,9 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
       const ended = streams.endAll();
       options.logger.info({ streamsEnded: ended }, "listener closed; open streams ended");
       let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<"cut">((resolve) => (timer = setTimeout(() => resolve("cut"), Math.max(0, deadline - performance.now()))));
+      const graceOver = new Promise<"cut">(
+        (resolve) => (timer = setTimeout(() => resolve("cut"), Math.max(0, deadline - performance.now()))),
+      );
       const outcome = await Promise.race([closed, graceOver]);
       clearTimeout(timer);
       if (outcome === "cut") {

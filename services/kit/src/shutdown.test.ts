@@ -13,12 +13,23 @@ import { compose } from "./interceptor.js";
 import { OpenStreams, SERVER_SHUTTING_DOWN, shutdownBudget } from "./shutdown.js";
 import { bareUserClient, failureOf, startTestServer, testToken } from "./testing.js";
 
-const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
+const user = (id: string) => ({
+  id,
+  email: `${id}@example.com`,
+  profile: undefined,
+  createTime: new Date(0),
+  updateTime: new Date(0),
+  etag: "e1",
+});
 const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 /** Resolves when the signal fires, with its reason as a rejection: a stream that stays open until it is ended. */
 const untilAborted = (signal: AbortSignal) =>
-  new Promise<never>((_, reject) => (signal.aborted ? reject(signal.reason) : signal.addEventListener("abort", () => reject(signal.reason), { once: true })));
+  new Promise<never>((_, reject) =>
+    signal.aborted
+      ? reject(signal.reason)
+      : signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+  );
 
 async function startServer() {
   return startTestServer((s) =>
@@ -47,7 +58,9 @@ async function health(address: string): Promise<string> {
   const client = new HealthClient(address, credentials.createInsecure());
   try {
     return await new Promise<string>((resolve) =>
-      client.check({ service: "" }, (error, reply) => resolve(error ? Code[error.code]! : HealthCheckResponse_ServingStatus[reply.status]!)),
+      client.check({ service: "" }, (error, reply) =>
+        resolve(error ? Code[error.code]! : HealthCheckResponse_ServingStatus[reply.status]!),
+      ),
     );
   } finally {
     client.close();
@@ -90,21 +103,36 @@ describe("OrderlyServer.shutdown", () => {
     expect(elapsed).toBeGreaterThanOrEqual(450);
     expect(elapsed).toBeLessThan(2_500);
     await failureOf(stream.next());
-    expect(server.logs.some((l) => l.msg === "calls still running when the grace period ended; cutting them")).toBe(true);
+    expect(server.logs.some((l) => l.msg === "calls still running when the grace period ended; cutting them")).toBe(
+      true,
+    );
     client.close();
   });
 });
 
 describe("OpenStreams", () => {
-  const method = (kind: MethodInfo["kind"]): MethodInfo => ({ path: "/s/M", service: "s", name: "M", kind, isPublic: true, permission: "" });
+  const method = (kind: MethodInfo["kind"]): MethodInfo => ({
+    path: "/s/M",
+    service: "s",
+    name: "M",
+    kind,
+    isPublic: true,
+    permission: "",
+  });
   const context = (kind: MethodInfo["kind"]) => {
     const controller = new AbortController();
-    return { method: method(kind), signal: controller.signal, abort: (reason: unknown) => controller.abort(reason) } as unknown as CallContext;
+    return {
+      method: method(kind),
+      signal: controller.signal,
+      abort: (reason: unknown) => controller.abort(reason),
+    } as unknown as CallContext;
   };
 
   it("aborts open streams with SERVER_SHUTTING_DOWN, refuses new ones, and leaves unary calls alone", async () => {
     const streams = new OpenStreams();
-    const call = compose([streams.interceptor], (_request, ctx) => (ctx.method.kind === "unary" ? Promise.resolve("done") : untilAborted(ctx.signal)));
+    const call = compose([streams.interceptor], (_request, ctx) =>
+      ctx.method.kind === "unary" ? Promise.resolve("done") : untilAborted(ctx.signal),
+    );
     const open = call({}, context("server_streaming"));
     expect(streams.size).toBe(1);
     expect(streams.endAll()).toBe(1);
@@ -118,7 +146,11 @@ describe("OpenStreams", () => {
 describe("shutdownBudget", () => {
   it("reads SHUTDOWN_GRACE_MS and SHUTDOWN_DRAIN_MS, keeps the grace's last fifth (at most 1 s) for closing stores", () => {
     expect(shutdownBudget({})).toEqual({ graceMs: 10_000, drainMs: 1_000, closeReserveMs: 1_000 });
-    expect(shutdownBudget({ SHUTDOWN_GRACE_MS: "2000", SHUTDOWN_DRAIN_MS: "0" })).toEqual({ graceMs: 2_000, drainMs: 0, closeReserveMs: 400 });
+    expect(shutdownBudget({ SHUTDOWN_GRACE_MS: "2000", SHUTDOWN_DRAIN_MS: "0" })).toEqual({
+      graceMs: 2_000,
+      drainMs: 0,
+      closeReserveMs: 400,
+    });
     expect(() => shutdownBudget({ SHUTDOWN_GRACE_MS: "soon" })).toThrow(RangeError);
     expect(() => shutdownBudget({ SHUTDOWN_DRAIN_MS: "-1" })).toThrow(RangeError);
   });

@@ -61,9 +61,14 @@ export class OpenStreams {
  * last fifth (at most 1 s), kept for closing the stores. SHUTDOWN_DRAIN_MS (default 1 s) is how long the server
  * keeps serving after health turns NOT_SERVING.
  */
-export function shutdownBudget(env: Record<string, string | undefined>): { graceMs: number; drainMs: number; closeReserveMs: number } {
+export function shutdownBudget(env: Record<string, string | undefined>): {
+  graceMs: number;
+  drainMs: number;
+  closeReserveMs: number;
+} {
   const graceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
   const drainMs = Number(env.SHUTDOWN_DRAIN_MS ?? 1_000);
-  if (!(graceMs > 0) || !(drainMs >= 0)) throw new RangeError("SHUTDOWN_GRACE_MS must be > 0 and SHUTDOWN_DRAIN_MS >= 0 (milliseconds)");
+  if (!(graceMs > 0) || !(drainMs >= 0))
+    throw new RangeError("SHUTDOWN_GRACE_MS must be > 0 and SHUTDOWN_DRAIN_MS >= 0 (milliseconds)");
   return { graceMs, drainMs, closeReserveMs: Math.min(1_000, graceMs / 5) };
 }
