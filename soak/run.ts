@@ -34,7 +34,12 @@ function parseOptions(argv: readonly string[]): Options {
   const unknown = ids?.filter((id) => !scenarios.some((s) => s.id === id)) ?? [];
   if (unknown.length > 0)
     throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.id).join(", ")}`);
-  return { smoke: values.smoke ?? false, only: ids ? scenarios.filter((s) => ids.includes(s.id)) : scenarios };
+  return { smoke: values.smoke, only: ids ? scenarios.filter((s) => ids.includes(s.id)) : scenarios };
+}
+
+/** The machine's 1-minute load average (NaN where the platform has none). */
+function oneMinuteLoad(): number {
+  return loadavg()[0] ?? Number.NaN;
 }
 
 /** A Markdown table cell: pipes escaped, no line breaks. */
@@ -60,12 +65,12 @@ async function main(options: Options): Promise<number> {
   try {
     for (const scenario of options.only) {
       log(`${scenario.id}: ${scenario.title}`);
-      const before = loadavg()[0]!;
+      const before = oneMinuteLoad();
       const result = await runScenario(scenario, {
         smoke: options.smoke,
         log: (line) => log(`${scenario.id}: ${line}`),
       });
-      rows.push({ scenario, result, load: { before, after: loadavg()[0]! } });
+      rows.push({ scenario, result, load: { before, after: oneMinuteLoad() } });
       log(`${scenario.id}: ${result.passed ? "passed" : "FAILED"} in ${result.seconds} s: ${result.summary}`);
       for (const failure of result.failures) log(`${scenario.id}:   - ${failure}`);
     }

@@ -49,9 +49,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const orders: ServiceProcess[] = [];
   const launch = async (name: string, entry: string, env: Record<string, string>): Promise<ServiceProcess> => {
     const service = await startServiceProcess(entry, env);
-    const pid = service.child.pid!;
     const unregister = registerCleanup(() => {
-      if (service.child.exitCode === null && service.child.signalCode === null) process.kill(pid, "SIGKILL");
+      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill("SIGKILL");
     });
     service.child.once("exit", unregister);
     started.push({ name, service });

@@ -13,7 +13,7 @@ export async function runWorkers(concurrency: number, worker: (index: number) =>
 export interface Redriven<T> {
   value?: T;
   /** The error of each failed attempt, then undefined for the successful one if any. */
-  answers: (unknown | undefined)[];
+  answers: unknown[];
 }
 
 /**
@@ -25,7 +25,7 @@ export async function redrive<T>(
   maxRedrives: number,
   fallbackDelayMs = 200,
 ): Promise<Redriven<T>> {
-  const answers: (unknown | undefined)[] = [];
+  const answers: unknown[] = [];
   for (let attempt = 0; ; attempt++) {
     try {
       const value = await call();

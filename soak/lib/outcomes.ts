@@ -4,7 +4,7 @@
 import { Code, OrderlyError } from "@orderly/clients";
 
 /** How one answer is filed: its code name, the ErrorInfo reason if any, and whether it carried RetryInfo. */
-export function outcomeOf(error: unknown | undefined): string {
+export function outcomeOf(error: unknown): string {
   if (error === undefined) return "OK";
   const failure = OrderlyError.from(error);
   if (!failure.reason) return `${failure.codeName} (no details: ${failure.message.slice(0, 60)})`;

@@ -93,14 +93,18 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   } catch (error) {
     const tail = existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "";
     await destroy();
-    throw new Error(`could not start a private PostgreSQL: ${(error as Error).message}\n${tail}`);
+    throw new Error(`could not start a private PostgreSQL: ${(error as Error).message}\n${tail}`, { cause: error });
   }
 
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    stop: async () => void (await ctl("stop", ["-m", "fast"])),
-    start: async () => void (await ctl("start", serverOptions())),
+    stop: async () => {
+      await ctl("stop", ["-m", "fast"]);
+    },
+    start: async () => {
+      await ctl("start", serverOptions());
+    },
     saveLog: (dir) => {
       if (existsSync(log)) copyFileSync(log, join(dir, "postgres.log"));
     },

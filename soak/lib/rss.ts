@@ -1,5 +1,6 @@
 // Resident memory of a process over a run, sampled from /proc (bench/lib/proc-stats.ts reads it): the peak, and the
 // first and last samples, so a row can show memory that grows under a fault instead of settling.
+import type { ChildProcess } from "node:child_process";
 import { rssMb } from "../../bench/lib/proc-stats.js";
 
 /** What a sampler saw, in MB. */
@@ -10,8 +11,10 @@ export interface RssSummary {
   samples: number;
 }
 
-/** Samples the RSS of `pid` every intervalMs until stop(); a process that exited stops contributing samples. */
-export function sampleRss(pid: number, intervalMs = 250): { stop(): RssSummary } {
+/** Samples the RSS of `child` every intervalMs until stop(); a process that exited stops contributing samples. */
+export function sampleRss(child: ChildProcess, intervalMs = 250): { stop(): RssSummary } {
+  const { pid } = child;
+  if (pid === undefined) throw new Error("cannot sample the memory of a process that did not start");
   const samples: number[] = [];
   const take = () => {
     const mb = rssMb(pid);

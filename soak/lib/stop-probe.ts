@@ -33,20 +33,16 @@ export function probeStop(port: number, intervalMs = 5): StopProbe {
         resolve(error ? undefined : reply.status),
       ),
     );
+  // Polls `seen` until it first holds (or stop()), and records when, counted from mark().
+  const pollUntil = async (moment: keyof StopTimeline, seen: () => Promise<boolean>) => {
+    while (running && Number.isNaN(timeline[moment])) {
+      if (await seen()) timeline[moment] = performance.now() - marked;
+      else await sleep(intervalMs);
+    }
+  };
   const polls = Promise.all([
-    (async () => {
-      while (running && Number.isNaN(timeline.notServingMs)) {
-        if ((await check()) === HealthCheckResponse_ServingStatus.NOT_SERVING)
-          timeline.notServingMs = performance.now() - marked;
-        else await sleep(intervalMs);
-      }
-    })(),
-    (async () => {
-      while (running && Number.isNaN(timeline.refusedMs)) {
-        if (!(await accepts(port, 500)) && !Number.isNaN(marked)) timeline.refusedMs = performance.now() - marked;
-        else await sleep(intervalMs);
-      }
-    })(),
+    pollUntil("notServingMs", async () => (await check()) === HealthCheckResponse_ServingStatus.NOT_SERVING),
+    pollUntil("refusedMs", async () => !(await accepts(port, 500)) && !Number.isNaN(marked)),
   ]);
   return {
     mark: () => void (marked = performance.now()),

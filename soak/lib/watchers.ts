@@ -146,7 +146,11 @@ export async function checkWatchers(
     const seen = new Set(got);
     const wanted = new Set(expected);
     let outOfOrder = 0;
-    for (let i = 1; i < got.length; i++) if (got[i]! <= got[i - 1]!) outOfOrder++;
+    let previous: bigint | undefined;
+    for (const revision of got) {
+      if (previous !== undefined && revision <= previous) outOfOrder++;
+      previous = revision;
+    }
     return {
       expected: expected.length,
       received: got.length,

@@ -10,6 +10,7 @@ import { onPrivatePostgres, type Deployment, type ServiceProcess } from "../lib/
 import { runWorkers } from "../lib/load.js";
 import { countRows, createUsers, markedOrder, storedEvents, storedOrders } from "../lib/orders.js";
 import { outcomeOf, Tally } from "../lib/outcomes.js";
+import { randomItem, roundRobin } from "../lib/pick.js";
 import { probeStop, type StopTimeline } from "../lib/stop-probe.js";
 import { sleep, waitUntil } from "../lib/time.js";
 import { allSynced, checkWatchers, startWatcher, totals, type Watcher } from "../lib/watchers.js";
@@ -65,9 +66,9 @@ async function underLoad(
   const shipped = createOrderClient({ address: addresses, token });
   const noRetries = createOrderClient({ address: addresses, token, retry: false });
   const pinnedClient = createOrderClient({ address: stopping.address, token });
-  const known: string[] = [(await shipped.create(markedOrder(userIds[0]!, "GS-SEED"))).id];
+  const known: string[] = [(await shipped.create(markedOrder(roundRobin(userIds, 0), "GS-SEED"))).id];
 
-  const scopeOf = (i: number) => (i % 2 ? userIds[i % userIds.length] : undefined);
+  const scopeOf = (i: number) => (i % 2 ? roundRobin(userIds, i) : undefined);
   const watchers: Watcher[] = [
     ...Array.from({ length: size.watchers }, (_, i) => startWatcher(shipped, `gs-watch-${i}`, scopeOf(i))),
     ...Array.from({ length: size.pinned }, (_, i) => startWatcher(shipped, `gs-pinned-${i}`, scopeOf(i), pinnedClient)),
@@ -83,8 +84,8 @@ async function underLoad(
       const startedAt = performance.now();
       let error: unknown;
       try {
-        if (round % 2) await client.get(known[Math.floor(Math.random() * known.length)]!);
-        else known.push(await createMarked(client, load, userIds[round % userIds.length]!, `GS-${worker}-${round}`));
+        if (round % 2) await client.get(randomItem(known));
+        else known.push(await createMarked(client, load, roundRobin(userIds, round), `GS-${worker}-${round}`));
       } catch (failure) {
         error = failure;
       }
@@ -181,8 +182,10 @@ function judge({
       `the stopping replica answered ${unaryFailed.length} unary calls after SIGTERM with ${[...new Set(unaryFailed.map((l) => l.code))].join(", ")}`,
     );
   const streamEnds = afterSignal.filter((l) => String(l.method).endsWith("/WatchOrders"));
-  const endKinds = [...new Set(streamEnds.map((l) => `${l.code}/${l.reason ?? ""}`))].join(", ") || "-";
-  const badEnds = streamEnds.filter((l) => `${l.code}/${l.reason}` !== STREAM_END);
+  const endOf = (line: Record<string, unknown>) =>
+    `${String(line.code)}/${typeof line.reason === "string" ? line.reason : ""}`;
+  const endKinds = [...new Set(streamEnds.map(endOf))].join(", ") || "-";
+  const badEnds = streamEnds.filter((l) => endOf(l) !== STREAM_END);
   if (badEnds.length > 0)
     failures.push(`${badEnds.length} of its streams ended with ${endKinds} instead of ${STREAM_END}`);
 
@@ -192,13 +195,14 @@ function judge({
   for (const watcher of pinned)
     pinnedEnds.add(watcher.firstEnd?.error ?? new OrderlyError(Code.OK, "the stream never ended"));
   if (pinnedEnds.count(`${STREAM_END}+RetryInfo`) !== pinned.length)
-    failures.push(`pinned streams ended with ${pinnedEnds} (want ${STREAM_END}+RetryInfo)`);
+    failures.push(`pinned streams ended with ${pinnedEnds.toString()} (want ${STREAM_END}+RetryInfo)`);
   const onStopping = new Set(streamEnds.map((l) => String(l.requestId)));
   const notResumed = watchers.filter((w) => onStopping.has(w.id) && w.syncs < 2);
   if (notResumed.length > 0)
     failures.push(`${notResumed.length} watches that were on the stopping replica did not resume`);
   const broken = watchers.filter((w) => w.error !== undefined);
-  if (broken.length > 0) failures.push(`${broken.length} watches ended with ${outcomeOf(broken[0]!.error)}`);
+  const [firstBroken] = broken;
+  if (firstBroken) failures.push(`${broken.length} watches ended with ${outcomeOf(firstBroken.error)}`);
   if (checks.missing + checks.unexpected + checks.duplicates + checks.outOfOrder > 0) {
     failures.push(
       `watches: ${checks.missing} events missing, ${checks.unexpected} unexpected, ${checks.duplicates} twice, ${checks.outOfOrder} out of order`,

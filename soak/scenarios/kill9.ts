@@ -11,6 +11,7 @@ import { onPrivatePostgres, type Deployment, type ServiceProcess } from "../lib/
 import { redrive, runWorkers } from "../lib/load.js";
 import { countRows, createUsers, markedOrder, storedOrders } from "../lib/orders.js";
 import { outcomeOf, Tally } from "../lib/outcomes.js";
+import { roundRobin } from "../lib/pick.js";
 import { sampleRss } from "../lib/rss.js";
 import { msSince, sleep } from "../lib/time.js";
 
@@ -34,7 +35,7 @@ export const kill9: Scenario = {
 async function run({ smoke, workDir, log }: ScenarioOptions): Promise<ScenarioResult> {
   return onPrivatePostgres({ usersReplicas: 1, ordersReplicas: 2 }, workDir, (deployment, database) => {
     log(
-      `PostgreSQL on ${database.port}; users ${deployment.users[0]!.address}; orders ${deployment.orders.map((o) => o.address).join(", ")}`,
+      `PostgreSQL on ${database.port}; users ${deployment.users.map((u) => u.address).join(", ")}; orders ${deployment.orders.map((o) => o.address).join(", ")}`,
     );
     return underLoad(deployment, database.url, smoke ? SMOKE : FULL, log);
   });
@@ -57,7 +58,7 @@ async function underLoad(
     token,
     channelOptions: { "grpc.initial_reconnect_backoff_ms": 200, "grpc.max_reconnect_backoff_ms": 1_000 },
   });
-  const survivorRss = sampleRss(survivor.child.pid!);
+  const survivorRss = sampleRss(survivor.child);
 
   const answers = new Tally();
   const sent = new Set<string>();
@@ -99,7 +100,7 @@ async function underLoad(
       sent.add(marker);
       inFlight++;
       const outcome = await redrive(
-        () => orders.create(markedOrder(userIds[i % userIds.length]!, marker), { idempotencyKey }),
+        () => orders.create(markedOrder(roundRobin(userIds, i), marker), { idempotencyKey }),
         MAX_REDRIVES,
       );
       inFlight--;

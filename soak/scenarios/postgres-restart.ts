@@ -11,6 +11,7 @@ import { onPrivatePostgres, type Deployment } from "../lib/deployment.js";
 import { runWorkers } from "../lib/load.js";
 import { createUsers, markedOrder, storedEvents } from "../lib/orders.js";
 import { Tally } from "../lib/outcomes.js";
+import { randomItem, roundRobin } from "../lib/pick.js";
 import type { PrivatePostgres } from "../lib/private-postgres.js";
 import { msSince, sleep } from "../lib/time.js";
 import { allSynced, checkWatchers, startWatcher, totals, type Watcher } from "../lib/watchers.js";
@@ -65,10 +66,10 @@ async function underLoad(
   // No retries: the row judges each answer the servers give. The watchers' client keeps the defaults, as users do.
   const noRetries = createOrderClient({ address: addresses, token, retry: false });
   const watchClient = createOrderClient({ address: addresses, token });
-  const known: string[] = [(await noRetries.create(markedOrder(userIds[0]!, "PG-SEED"))).id];
+  const known: string[] = [(await noRetries.create(markedOrder(roundRobin(userIds, 0), "PG-SEED"))).id];
 
   const watchers: Watcher[] = Array.from({ length: size.watchers }, (_, i) =>
-    startWatcher(watchClient, `pg-watch-${i}`, i % 2 ? userIds[i % userIds.length] : undefined),
+    startWatcher(watchClient, `pg-watch-${i}`, i % 2 ? roundRobin(userIds, i) : undefined),
   );
   if (!(await allSynced(watchers, 15_000))) throw new Error("the watches did not reach their sync marker within 15 s");
 
@@ -88,18 +89,13 @@ async function underLoad(
   };
   const load = runWorkers(size.workers, async (worker) => {
     for (let round = 0; loading; round++) {
-      const userId = userIds[(worker + round) % userIds.length]!;
+      const userId = roundRobin(userIds, worker + round);
       if (round % 2 === 0)
-        await call(
-          "create",
-          async () =>
-            void known.push(
-              (await noRetries.create(markedOrder(userId, `PG-${worker}-${round}`), { idempotencyKey: randomUUID() }))
-                .id,
-            ),
-        );
-      else if (round % 4 === 1)
-        await call("get", () => noRetries.get(known[Math.floor(Math.random() * known.length)]!));
+        await call("create", async () => {
+          const order = markedOrder(userId, `PG-${worker}-${round}`);
+          known.push((await noRetries.create(order, { idempotencyKey: randomUUID() })).id);
+        });
+      else if (round % 4 === 1) await call("get", () => noRetries.get(randomItem(known)));
       else await call("list", () => noRetries.list({ pageSize: 10, filter: { userId } }));
     }
   });
@@ -153,8 +149,9 @@ async function underLoad(
   if (internal > 0) failures.push(`${internal} calls logged INTERNAL/UNKNOWN by the services`);
   const watched = totals(checks);
   const watchErrors = watchers.filter((w) => w.error !== undefined);
-  if (watchErrors.length > 0)
-    failures.push(`${watchErrors.length} watches ended with ${OrderlyError.from(watchErrors[0]!.error).codeName}`);
+  const [firstError] = watchErrors;
+  if (firstError)
+    failures.push(`${watchErrors.length} watches ended with ${OrderlyError.from(firstError.error).codeName}`);
   if (watched.missing + watched.unexpected + watched.duplicates + watched.outOfOrder > 0) {
     failures.push(
       `watches: ${watched.missing} events missing, ${watched.unexpected} unexpected, ${watched.duplicates} twice, ${watched.outOfOrder} out of order`,
@@ -198,7 +195,7 @@ async function underLoad(
       internalLogged: internal,
     },
     summary:
-      `${answers.length.toLocaleString("en-US")} calls (${rate}/s): ${tally}; ` +
+      `${answers.length.toLocaleString("en-US")} calls (${rate}/s): ${tally.toString()}; ` +
       `PostgreSQL away ${(outageMs / 1000).toFixed(1)} s, all calls OK again ${(recoveryMs / 1000).toFixed(1)} s after it was back, no restart; ` +
       `${watchers.length} watches got ${watched.received.toLocaleString("en-US")} of ${watched.expected.toLocaleString("en-US")} events, ` +
       `${watched.missing} missing, ${watched.duplicates} twice, ${watched.outOfOrder} out of order (${resumed} resumed)`,

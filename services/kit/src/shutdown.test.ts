@@ -59,7 +59,7 @@ async function health(address: string): Promise<string> {
   try {
     return await new Promise<string>((resolve) =>
       client.check({ service: "" }, (error, reply) =>
-        resolve(error ? Code[error.code]! : HealthCheckResponse_ServingStatus[reply.status]!),
+        resolve(error ? Code[error.code] : HealthCheckResponse_ServingStatus[reply.status]),
       ),
     );
   } finally {

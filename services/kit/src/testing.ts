@@ -97,16 +97,22 @@ export function bareUserClient(address: string, token?: string) {
     get(id: string, options: { deadlineMs?: number; signal?: AbortSignal; requestId?: string } = {}): Promise<User> {
       const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
       return new Promise((resolve, reject) => {
-        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) =>
-          error ? reject(OrderlyError.from(error)) : resolve(response.user!),
-        );
+        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) => {
+          if (error) reject(OrderlyError.from(error));
+          else if (response.user) resolve(response.user);
+          else reject(new Error("GetUser answered without a user"));
+        });
         options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
       });
     },
     async *stream(filter: { emailContains?: string } = {}): AsyncGenerator<User> {
       const call = raw.streamUsers({ filter: { emailContains: filter.emailContains ?? "" } }, metadataOf());
       try {
-        for await (const message of call) yield (message as StreamUsersResponse).user!;
+        for await (const message of call) {
+          const { user } = message as StreamUsersResponse;
+          if (!user) throw new Error("StreamUsers sent a message without a user");
+          yield user;
+        }
       } finally {
         call.cancel();
       }
