@@ -5,7 +5,7 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["proto/gen/**", "dist/**", "bench/results/**", ".vitest/**", "data/**"] },
+  { ignores: ["proto/gen/**", "dist/**", "bench/results/**", "soak/results/**", ".vitest/**", "data/**"] },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
