@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
 import unittest
 from typing import Sequence, Tuple, Union
 
@@ -97,3 +102,25 @@ class OrderlyErrorTest(unittest.TestCase):
         with self.assertRaises(KeyError):
             with orderly_errors():
                 raise KeyError("not a call failure")
+
+
+class GoogleapisCommonProtosTest(unittest.TestCase):
+    def test_google_rpc_of_googleapis_common_protos_is_used_when_installed(self) -> None:
+        # A stand-in for googleapis-common-protos: our generated google.rpc modules as top-level google.rpc, which
+        # joins protobuf's `google` namespace exactly as the real distribution does.
+        package_root = pathlib.Path(__file__).resolve().parents[1]
+        generated = package_root / "orderly_client" / "gen" / "google" / "rpc"
+        script = (
+            "import sys, grpc, orderly_client.errors as e\n"
+            "error = e.OrderlyError(grpc.StatusCode.NOT_FOUND, 'x', (e.error_details_pb2.ErrorInfo(reason='R'),))\n"
+            "print(e.status_pb2.__name__, 'orderly_client.gen.google.rpc.status_pb2' in sys.modules, error.reason)"
+        )
+        with tempfile.TemporaryDirectory() as fake:
+            rpc = pathlib.Path(fake, "google", "rpc")
+            rpc.mkdir(parents=True)
+            for module in ("status_pb2.py", "error_details_pb2.py"):
+                (rpc / module).write_text((generated / module).read_text().replace("orderly_client.gen.google.rpc", "google.rpc"))
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([fake, str(package_root)])}
+            run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout.split(), ["google.rpc.status_pb2", "False", "R"])
