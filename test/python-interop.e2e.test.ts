@@ -29,6 +29,7 @@ const caseIds = listPythonCases();
 
 let dist: string | undefined;
 const services: ServiceProcess[] = [];
+const dataDirs = [tempDataDir(), tempDataDir(), tempDataDir()];
 let results = new Map<string, CaseResult>();
 let suiteOutput = "";
 
@@ -71,12 +72,12 @@ beforeAll(async () => {
   dist = mkdtempSync(join("dist", "python-e2e-"));
   await Promise.all(["users", "orders"].map((s) => bundle(`services/${s}/src/main.ts`, join(dist!, `${s}.mjs`))));
   const auth = await testAuthEnv();
-  const users = await startServiceProcess(join(dist, "users.mjs"), { ...auth, USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: tempDataDir() });
+  const users = await startServiceProcess(join(dist, "users.mjs"), { ...auth, USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDirs[0]! });
   services.push(users);
   const ordersEnv = { ...auth, ORDERS_ADDRESS: "127.0.0.1:0" };
   const [orders, orphan] = await Promise.all([
-    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: users.address, DATA_DIR: tempDataDir() }),
-    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: `127.0.0.1:${await unusedPort()}`, DATA_DIR: tempDataDir() }),
+    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: users.address, DATA_DIR: dataDirs[1]! }),
+    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: `127.0.0.1:${await unusedPort()}`, DATA_DIR: dataDirs[2]! }),
   ]);
   services.push(orders, orphan);
 
@@ -110,7 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => s.stop()));
-  if (dist) rmSync(dist, { recursive: true, force: true });
+  for (const dir of [...dataDirs, ...(dist ? [dist] : [])]) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("Python client (clients/python) against UserService and OrderService as processes", () => {
