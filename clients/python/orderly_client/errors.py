@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 else:
     try:
         # googleapis-common-protos (which grpcio-status pulls in) registers google/rpc/*.proto in the default
-        # descriptor pool; registering our copy beside it fails under protobuf's pure-Python and upb backends.
+        # descriptor pool; registering our copy beside it fails at least under protobuf's pure-Python backend.
         from google.rpc import error_details_pb2, status_pb2
     except ImportError:
         from orderly_client.gen.google.rpc import error_details_pb2, status_pb2
