@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["services/**/*.test.ts", "clients/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["common/**/*.test.ts", "services/**/*.test.ts", "clients/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

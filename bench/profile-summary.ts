@@ -21,7 +21,9 @@ export function areaOf(url: string, functionName: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith("node:")) return `node:${url.slice(5).split("/")[1] ?? url.slice(5)}`;
-  const repo = /\/(services\/[^/]+\/src\/(?:[^/]+\/)?[^/]+|clients\/src\/[^/]+|proto\/gen\/[^/]+|bench\/[^/]+)/.exec(url);
+  const repo = /\/(services\/[^/]+\/src\/(?:[^/]+\/)?[^/]+|clients\/src\/[^/]+|proto\/gen\/[^/]+|bench\/[^/]+)/.exec(
+    url,
+  );
   return repo ? repo[1]!.replace(/\.ts$/, "") : url;
 }
 
@@ -55,9 +57,13 @@ if (runDirectly) {
   const { totalMs, areas, functions } = summarise(JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
   const busy = totalMs - (areas.find(([a]) => a === "(idle)")?.[1] ?? 0);
   const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
-  console.log(`${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (percentages of busy time)`);
+  console.log(
+    `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (percentages of busy time)`,
+  );
   console.log("\nself time by area:");
-  for (const [area, ms] of areas.filter(([a]) => a !== "(idle)").slice(0, Number(top))) console.log(`  ${pct(ms)}  ${area}`);
+  for (const [area, ms] of areas.filter(([a]) => a !== "(idle)").slice(0, Number(top)))
+    console.log(`  ${pct(ms)}  ${area}`);
   console.log("\nself time by function:");
-  for (const [name, ms] of functions.filter(([f]) => !f.startsWith("(idle)")).slice(0, Number(top))) console.log(`  ${pct(ms)}  ${name}`);
+  for (const [name, ms] of functions.filter(([f]) => !f.startsWith("(idle)")).slice(0, Number(top)))
+    console.log(`  ${pct(ms)}  ${name}`);
 }

@@ -35,11 +35,14 @@ async function main(options: Options): Promise<number> {
   requireH2load();
   pinRunner();
   const started = performance.now();
-  const progress = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
+  const progress = (message: string) =>
+    process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
   const logDir = ensureDir(join(RESULTS_DIR, "logs"));
   if (options.cpuProf) {
     serverProfiling.dir = ensureDir(join(RESULTS_DIR, "profiles"));
-    progress(`CPU profiles of the servers go to ${serverProfiling.dir}/ (figures are slower while profiling; summarise with tsx bench/profile-summary.ts)`);
+    progress(
+      `CPU profiles of the servers go to ${serverProfiling.dir}/ (figures are slower while profiling; summarise with tsx bench/profile-summary.ts)`,
+    );
   }
   // Servers run as shipped: bundles on plain node (npm run build), the baseline bundled the same way.
   progress("bundling the servers (npm run build, plus the bare baseline)");
@@ -80,7 +83,15 @@ async function main(options: Options): Promise<number> {
     writeFileSync(
       join(RESULTS_DIR, "latest.json"),
       JSON.stringify(
-        { when: new Date().toISOString(), profile: options.profile, runs: options.runs, pinning: PINNING ?? null, seconds, reports, failures },
+        {
+          when: new Date().toISOString(),
+          profile: options.profile,
+          runs: options.runs,
+          pinning: PINNING ?? null,
+          seconds,
+          reports,
+          failures,
+        },
         (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value),
         2,
       ),
@@ -91,7 +102,13 @@ async function main(options: Options): Promise<number> {
   }
 }
 
-function print(options: Options, reports: SuiteReport[], failures: { suite: string; error: string }[], seconds: number, logDir: string): void {
+function print(
+  options: Options,
+  reports: SuiteReport[],
+  failures: { suite: string; error: string }[],
+  seconds: number,
+  logDir: string,
+): void {
   // Smoke counts are far too small for the figures to mean anything: show them, judge nothing.
   const smoke = options.profile.name === "smoke";
   const rows = reports.flatMap((r) => r.rows).map((row) => (smoke ? { ...row, met: undefined } : row));
@@ -110,7 +127,8 @@ function print(options: Options, reports: SuiteReport[], failures: { suite: stri
   const missed = rows.filter((r) => r.met === false);
   out.push("");
   if (smoke) out.push("smoke mode: counts too small for the figures to mean anything; targets are not judged.");
-  else if (missed.length > 0) out.push(`TARGETS MISSED (${missed.length}): ${missed.map((r) => r.benchmark).join("; ")}`);
+  else if (missed.length > 0)
+    out.push(`TARGETS MISSED (${missed.length}): ${missed.map((r) => r.benchmark).join("; ")}`);
   else if (rows.some((r) => r.met !== undefined)) out.push("all targets met");
   for (const failure of failures) out.push(`BENCHMARK BROKEN: ${failure.suite}: ${failure.error.split("\n")[0]}`);
   out.push(`results: ${relative(process.cwd(), join(RESULTS_DIR, "latest.json"))}`);

@@ -42,19 +42,30 @@ const env = { ...process.env };
 let renewal;
 if (names.includes("orders") && !env.SERVICE_TOKEN_FILE?.trim()) {
   if (env.NODE_ENV === "production") {
-    fail("SERVICE_TOKEN_FILE must name OrderService's token file in production (a token with the role \"service\")");
+    fail('SERVICE_TOKEN_FILE must name OrderService\'s token file in production (a token with the role "service")');
   }
   env.SERVICE_TOKEN_FILE = resolve(env.DATA_DIR ?? "data", "svc-orders.token");
   await writeServiceToken(env.SERVICE_TOKEN_FILE);
-  renewal = setInterval(() => writeServiceToken(env.SERVICE_TOKEN_FILE).catch((error) => {
-    console.error(`start: could not renew the development service token: ${error.message}`);
-  }), (TOKEN_TTL_SECONDS * 1000) / 2);
+  renewal = setInterval(
+    () =>
+      writeServiceToken(env.SERVICE_TOKEN_FILE).catch((error) => {
+        console.error(`start: could not renew the development service token: ${error.message}`);
+      }),
+    (TOKEN_TTL_SECONDS * 1000) / 2,
+  );
 }
 
-/** Mints a development service token with the dev-token tool and swaps it into place atomically (readable by us only). */
+/**
+ * Mints a development service token with the dev-token tool and swaps it into place atomically (readable by us only).
+ */
 async function writeServiceToken(file) {
   const [command, args] = commandOf("dev-token.mjs", "services/kit/src/dev-token-cli.ts", [
-    "--sub", "svc-orders", "--roles", "service", "--ttl", String(TOKEN_TTL_SECONDS),
+    "--sub",
+    "svc-orders",
+    "--roles",
+    "service",
+    "--ttl",
+    String(TOKEN_TTL_SECONDS),
   ]);
   const { stdout } = await promisify(execFile)(command, args, { env });
   mkdirSync(resolve(file, ".."), { recursive: true });

@@ -18,9 +18,24 @@ import { startServiceProcess, tempDataDir, type ServiceProcess } from "./support
 
 const run = promisify(execFile);
 const JWT_SHAPE = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/;
-const address = { recipient: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", countryCode: "GB" };
+const address = {
+  recipient: "Ada Lovelace",
+  line1: "12 St James's Square",
+  city: "London",
+  postalCode: "SW1Y 4JH",
+  countryCode: "GB",
+};
 // Nothing from the test runner's own environment may change what the services do.
-const CLEAN = { NODE_ENV: "", JWT_SECRET: "", JWT_ISSUER: "", JWT_AUDIENCE: "", JWT_PUBLIC_KEY_FILE: "", JWT_JWKS_FILE: "", SERVICE_TOKEN_FILE: "", PAGE_TOKEN_SECRET: "" };
+const CLEAN = {
+  NODE_ENV: "",
+  JWT_SECRET: "",
+  JWT_ISSUER: "",
+  JWT_AUDIENCE: "",
+  JWT_PUBLIC_KEY_FILE: "",
+  JWT_JWKS_FILE: "",
+  SERVICE_TOKEN_FILE: "",
+  PAGE_TOKEN_SECRET: "",
+};
 
 let dist: string;
 
@@ -39,7 +54,9 @@ afterAll(() => {
 
 /** Mints a token with the dev-token tool's bundle, as a developer (or the launcher) would. */
 async function cliToken(env: Record<string, string>, sub: string, roles: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(dist, "dev-token.mjs"), "--sub", sub, "--roles", roles], { env: { ...process.env, ...env } });
+  const { stdout } = await run(process.execPath, [join(dist, "dev-token.mjs"), "--sub", sub, "--roles", roles], {
+    env: { ...process.env, ...env },
+  });
   return stdout.trim();
 }
 
@@ -76,9 +93,20 @@ const modes: Mode[] = [
   },
   {
     name: "production (NODE_ENV=production, a 48-byte JWT_SECRET)",
-    env: { ...CLEAN, NODE_ENV: "production", JWT_SECRET: productionSecret, PAGE_TOKEN_SECRET: randomBytes(32).toString("base64url") },
+    env: {
+      ...CLEAN,
+      NODE_ENV: "production",
+      JWT_SECRET: productionSecret,
+      PAGE_TOKEN_SECRET: randomBytes(32).toString("base64url"),
+    },
     token: (sub, roles) =>
-      mintDevToken({ subject: sub, roles: roles.split(","), secret: productionSecret, issuer: "orderly-dev", audience: "orderly" }),
+      mintDevToken({
+        subject: sub,
+        roles: roles.split(","),
+        secret: productionSecret,
+        issuer: "orderly-dev",
+        audience: "orderly",
+      }),
     secrets: [productionSecret],
   },
 ];
@@ -98,7 +126,11 @@ describe("the service bundles", () => {
       const serviceToken = await mode.token("svc-orders", "service");
       const tokenFile = join(dataDir, "svc-orders.token");
       writeFileSync(tokenFile, serviceToken, { mode: 0o600 });
-      const users = await startServiceProcess(join(dist, "users.mjs"), { ...mode.env, USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
+      const users = await startServiceProcess(join(dist, "users.mjs"), {
+        ...mode.env,
+        USERS_ADDRESS: "127.0.0.1:0",
+        DATA_DIR: dataDir,
+      });
       const orders = await startServiceProcess(join(dist, "orders.mjs"), {
         ...mode.env,
         ORDERS_ADDRESS: "127.0.0.1:0",
@@ -108,14 +140,23 @@ describe("the service bundles", () => {
       });
       const admin = await mode.token("dev-admin", "admin");
       // Signed with a key the service does not trust.
-      const stranger = await mintDevToken(
-        { subject: "dev-admin", roles: ["admin"], secret: randomBytes(48).toString("base64url"), issuer: "orderly-dev", audience: "orderly" },
-      );
+      const stranger = await mintDevToken({
+        subject: "dev-admin",
+        roles: ["admin"],
+        secret: randomBytes(48).toString("base64url"),
+        issuer: "orderly-dev",
+        audience: "orderly",
+      });
       try {
         const userClient = createUserClient({ address: users.address, token: admin });
         const ada = await userClient.create({ email: "ada@example.com" });
         const orderClient = createOrderClient({ address: orders.address, token: admin });
-        await orderClient.create({ userId: ada.id, items: [{ sku: "B", quantity: 1, unitPriceMinor: 1n }], currencyCode: "GBP", shippingAddress: address });
+        await orderClient.create({
+          userId: ada.id,
+          items: [{ sku: "B", quantity: 1, unitPriceMinor: 1n }],
+          currencyCode: "GBP",
+          shippingAddress: address,
+        });
         const refused = createUserClient({ address: users.address, token: forged(admin) });
         expect((await failureOf(refused.get(ada.id))).reason).toBe("TOKEN_INVALID");
         const other = createOrderClient({ address: orders.address, token: stranger });
@@ -129,19 +170,35 @@ describe("the service bundles", () => {
       expectNoCredentials("users", users.output, secrets);
       expectNoCredentials("orders", orders.output, secrets);
       // The calls were logged (so the absence of tokens above means something), including the refused ones.
-      expect(users.logs.some((l) => l.method === "/orderly.user.v1.UserService/GetUser" && l.reason === "TOKEN_INVALID")).toBe(true);
-      expect(users.logs.some((l) => l.method === "/orderly.user.v1.UserService/GetUser" && l.caller === "svc-orders")).toBe(true);
-      expect(orders.logs.some((l) => l.method === "/orderly.order.v1.OrderService/CreateOrder" && l.code === "OK")).toBe(true);
+      expect(
+        users.logs.some((l) => l.method === "/orderly.user.v1.UserService/GetUser" && l.reason === "TOKEN_INVALID"),
+      ).toBe(true);
+      expect(
+        users.logs.some((l) => l.method === "/orderly.user.v1.UserService/GetUser" && l.caller === "svc-orders"),
+      ).toBe(true);
+      expect(
+        orders.logs.some((l) => l.method === "/orderly.order.v1.OrderService/CreateOrder" && l.code === "OK"),
+      ).toBe(true);
     });
   }
 
   it("refuse to start in production without a page token secret of their own, naming the variable", async () => {
-    const started = startServiceProcess(join(dist, "users.mjs"), { ...modes[1]!.env, PAGE_TOKEN_SECRET: "", USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: tempDataDir() });
+    const started = startServiceProcess(join(dist, "users.mjs"), {
+      ...modes[1]!.env,
+      PAGE_TOKEN_SECRET: "",
+      USERS_ADDRESS: "127.0.0.1:0",
+      DATA_DIR: tempDataDir(),
+    });
     await expect(started).rejects.toThrow(/exited with 1 before listening.*PAGE_TOKEN_SECRET is not set/s);
   });
 
   it("refuse to start OrderService without SERVICE_TOKEN_FILE, naming the variable", async () => {
-    const started = startServiceProcess(join(dist, "orders.mjs"), { ...CLEAN, NODE_ENV: "development", ORDERS_ADDRESS: "127.0.0.1:0", DATA_DIR: tempDataDir() });
+    const started = startServiceProcess(join(dist, "orders.mjs"), {
+      ...CLEAN,
+      NODE_ENV: "development",
+      ORDERS_ADDRESS: "127.0.0.1:0",
+      DATA_DIR: tempDataDir(),
+    });
     await expect(started).rejects.toThrow(/exited with 1 before listening.*SERVICE_TOKEN_FILE is not set/s);
   });
 });
@@ -149,10 +206,14 @@ describe("the service bundles", () => {
 /** Two ports free right now on loopback (the launcher's services need to know each other's port in advance). */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-      const server = createServer();
-      server.listen(0, "127.0.0.1", () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const server = createServer();
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -163,14 +224,18 @@ describe("the launcher (npm start)", () => {
   it("gives OrderService a development token through a private file and prints no credential", async () => {
     const [usersPort, ordersPort] = await freePorts(2);
     const dataDir = tempDataDir();
-    const launcher = await startServiceProcess("services/start.mjs", {
-      ...CLEAN,
-      NODE_ENV: "development",
-      DATA_DIR: dataDir,
-      USERS_ADDRESS: `127.0.0.1:${usersPort}`,
-      ORDERS_ADDRESS: `127.0.0.1:${ordersPort}`,
-      USERS_TARGET: `127.0.0.1:${usersPort}`,
-    }, { args: ["--dist", dist], listening: 2 });
+    const launcher = await startServiceProcess(
+      "services/start.mjs",
+      {
+        ...CLEAN,
+        NODE_ENV: "development",
+        DATA_DIR: dataDir,
+        USERS_ADDRESS: `127.0.0.1:${usersPort}`,
+        ORDERS_ADDRESS: `127.0.0.1:${ordersPort}`,
+        USERS_TARGET: `127.0.0.1:${usersPort}`,
+      },
+      { args: ["--dist", dist], listening: 2 },
+    );
     try {
       const tokenFile = join(dataDir, "svc-orders.token");
       expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
@@ -179,7 +244,15 @@ describe("the launcher (npm start)", () => {
       const orders = createOrderClient({ address: `127.0.0.1:${ordersPort}`, token: admin });
       const ada = await users.create({ email: "ada@example.com" }, { deadlineMs: 10_000 });
       // CreateOrder checks the user with the service token from the file.
-      const order = await orders.create({ userId: ada.id, items: [{ sku: "B", quantity: 1, unitPriceMinor: 1n }], currencyCode: "GBP", shippingAddress: address }, { deadlineMs: 10_000 });
+      const order = await orders.create(
+        {
+          userId: ada.id,
+          items: [{ sku: "B", quantity: 1, unitPriceMinor: 1n }],
+          currencyCode: "GBP",
+          shippingAddress: address,
+        },
+        { deadlineMs: 10_000 },
+      );
       expect(order.userId).toBe(ada.id);
       users.close();
       orders.close();
@@ -194,7 +267,7 @@ describe("the launcher (npm start)", () => {
   it("refuses to mint OrderService's token in production", async () => {
     const result = await run(process.execPath, ["services/start.mjs", "--dist", dist, "orders"], {
       env: { ...process.env, ...CLEAN, NODE_ENV: "production", JWT_SECRET: productionSecret },
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    }).catch((error: unknown) => error as { code: number; stdout: string; stderr: string });
     expect(result).toMatchObject({ code: 2, stdout: "" });
     expect((result as { stderr: string }).stderr).toMatch(/SERVICE_TOKEN_FILE/);
   });

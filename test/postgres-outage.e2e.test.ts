@@ -4,13 +4,26 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Code, createOrderClient, createUserClient, type OrderClient, type UserClient } from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy, type OutageProxy } from "@orderly/kit/testing-postgres";
+import {
+  describePostgres,
+  dropSchema,
+  freshSchema,
+  pgTestUrl,
+  startOutageProxy,
+  type OutageProxy,
+} from "@orderly/storage/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
 const url = pgTestUrl();
 const usersSchema = freshSchema("outage_users");
 const ordersSchema = freshSchema("outage_orders");
-const address = { recipient: "Barbara Liskov", line1: "32 Vassar St", city: "Cambridge", postalCode: "02139", countryCode: "US" };
+const address = {
+  recipient: "Barbara Liskov",
+  line1: "32 Vassar St",
+  city: "Cambridge",
+  postalCode: "02139",
+  countryCode: "US",
+};
 
 describePostgres("PostgreSQL outage and recovery", () => {
   let proxy: OutageProxy;
@@ -23,8 +36,17 @@ describePostgres("PostgreSQL outage and recovery", () => {
   beforeAll(async () => {
     proxy = await startOutageProxy();
     const common = { ...(await testAuthEnv()), DATABASE_URL: proxy.urlFor(url), DATA_DIR: tempDataDir() };
-    users = await startServiceProcess("services/users/src/main.ts", { ...common, USERS_DB_SCHEMA: usersSchema, USERS_ADDRESS: "127.0.0.1:0" });
-    orders = await startServiceProcess("services/orders/src/main.ts", { ...common, ORDERS_DB_SCHEMA: ordersSchema, ORDERS_ADDRESS: "127.0.0.1:0", USERS_TARGET: users.address });
+    users = await startServiceProcess("services/users/src/main.ts", {
+      ...common,
+      USERS_DB_SCHEMA: usersSchema,
+      USERS_ADDRESS: "127.0.0.1:0",
+    });
+    orders = await startServiceProcess("services/orders/src/main.ts", {
+      ...common,
+      ORDERS_DB_SCHEMA: ordersSchema,
+      ORDERS_ADDRESS: "127.0.0.1:0",
+      USERS_TARGET: users.address,
+    });
     const token = await testToken("adm_outage", ["admin"]);
     // No client retries here: the test wants to see each answer the server gives.
     userClient = createUserClient({ address: users.address, token, retry: false });
@@ -43,11 +65,21 @@ describePostgres("PostgreSQL outage and recovery", () => {
   });
 
   it("answers UNAVAILABLE with RetryInfo while the database is unreachable, then recovers without a restart", async () => {
-    const newOrder = { userId, items: [{ sku: "CLU-1", quantity: 1, unitPriceMinor: 100n }], currencyCode: "USD", shippingAddress: address };
+    const newOrder = {
+      userId,
+      items: [{ sku: "CLU-1", quantity: 1, unitPriceMinor: 100n }],
+      currencyCode: "USD",
+      shippingAddress: address,
+    };
     const before = await orderClient.create(newOrder);
 
     await proxy.down();
-    const calls = [() => userClient.get(userId), () => orderClient.get(before.id), () => orderClient.create(newOrder), () => userClient.create({ email: "x@example.com" })];
+    const calls = [
+      () => userClient.get(userId),
+      () => orderClient.get(before.id),
+      () => orderClient.create(newOrder),
+      () => userClient.create({ email: "x@example.com" }),
+    ];
     for (const call of calls) {
       const error = await failureOf(call());
       expect([error.code, error.reason]).toEqual([Code.UNAVAILABLE, "STORE_UNAVAILABLE"]);

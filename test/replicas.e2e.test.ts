@@ -3,16 +3,35 @@
 // replica seeing commits made through the other (LISTEN/NOTIFY), resuming a watch on the other replica, concurrent
 // transitions from two replicas (one wins, never a lost update), and a replica killed mid-run.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { Code, createOrderClient, createUserClient, OrderState, type NewOrderInput, type OrderClient, type WatchItem } from "@orderly/clients";
+import {
+  Code,
+  createOrderClient,
+  createUserClient,
+  OrderState,
+  type NewOrderInput,
+  type OrderClient,
+  type WatchItem,
+} from "@orderly/clients";
 import { failureOf, testToken } from "@orderly/kit/testing";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl } from "@orderly/kit/testing-postgres";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl } from "@orderly/storage/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
 const url = pgTestUrl();
 const usersSchema = freshSchema("e2e_users");
 const ordersSchema = freshSchema("e2e_orders");
-const address = { recipient: "Edsger Dijkstra", line1: "Plataanstraat 5", city: "Nuenen", postalCode: "5671 AL", countryCode: "NL" };
-const order = (userId: string, sku = "EWD-1"): NewOrderInput => ({ userId, items: [{ sku, quantity: 1, unitPriceMinor: 500n }], currencyCode: "EUR", shippingAddress: address });
+const address = {
+  recipient: "Edsger Dijkstra",
+  line1: "Plataanstraat 5",
+  city: "Nuenen",
+  postalCode: "5671 AL",
+  countryCode: "NL",
+};
+const order = (userId: string, sku = "EWD-1"): NewOrderInput => ({
+  userId,
+  items: [{ sku, quantity: 1, unitPriceMinor: 500n }],
+  currencyCode: "EUR",
+  shippingAddress: address,
+});
 
 describePostgres("two replicas of each service on one PostgreSQL", () => {
   const users: ServiceProcess[] = [];
@@ -24,9 +43,24 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
 
   beforeAll(async () => {
     const common = { ...(await testAuthEnv()), DATABASE_URL: url, DATA_DIR: tempDataDir() };
-    for (let i = 0; i < 2; i++) users.push(await startServiceProcess("services/users/src/main.ts", { ...common, USERS_DB_SCHEMA: usersSchema, USERS_ADDRESS: "127.0.0.1:0" }));
+    for (let i = 0; i < 2; i++)
+      users.push(
+        await startServiceProcess("services/users/src/main.ts", {
+          ...common,
+          USERS_DB_SCHEMA: usersSchema,
+          USERS_ADDRESS: "127.0.0.1:0",
+        }),
+      );
     const usersTarget = users.map((u) => u.address).join(",");
-    for (let i = 0; i < 2; i++) orders.push(await startServiceProcess("services/orders/src/main.ts", { ...common, ORDERS_DB_SCHEMA: ordersSchema, ORDERS_ADDRESS: "127.0.0.1:0", USERS_TARGET: usersTarget }));
+    for (let i = 0; i < 2; i++)
+      orders.push(
+        await startServiceProcess("services/orders/src/main.ts", {
+          ...common,
+          ORDERS_DB_SCHEMA: ordersSchema,
+          ORDERS_ADDRESS: "127.0.0.1:0",
+          USERS_TARGET: usersTarget,
+        }),
+      );
     const token = await testToken("adm_replicas", ["admin"]);
     const userAdmin = createUserClient({ address: users.map((u) => u.address), token });
     userId = (await userAdmin.create({ email: "edsger@example.com" })).id;
@@ -55,9 +89,11 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
   });
 
   it("the same request_id sent concurrently to both replicas makes one order", async () => {
-    const requestId = crypto.randomUUID();
+    const idempotencyKey = crypto.randomUUID();
     const body = order(userId, "IDEMPOTENT-1");
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? onA : onB).create(body, { requestId })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? onA : onB).create(body, { idempotencyKey })),
+    );
     expect(new Set(answers.map((o) => o.id)).size).toBe(1);
     const matching = [];
     for await (const o of both.listAll({ userId })) if (o.items[0]?.sku === "IDEMPOTENT-1") matching.push(o.id);
@@ -91,7 +127,11 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
 
   it("a watch read on replica A resumes on replica B with exactly the events it missed", async () => {
     const first = await both.create(order(userId, "RESUME"));
-    const watchA = onA.watch({ userId, sinceRevision: (await both.getWithEvents(first.id)).events[0]!.revision - 1n, reconnect: false });
+    const watchA = onA.watch({
+      userId,
+      sinceRevision: (await both.getWithEvents(first.id)).events[0]!.revision - 1n,
+      reconnect: false,
+    });
     for await (const item of watchA) if (item.kind === "event") break;
     const missed = [await onA.confirm(first.id), await onB.ship(first.id), await onA.deliver(first.id)];
     const resumed: string[] = [];
@@ -105,7 +145,10 @@ describePostgres("two replicas of each service on one PostgreSQL", () => {
   it("concurrent transitions with the same etag from two replicas: exactly one wins, the other is ABORTED or FAILED_PRECONDITION", async () => {
     for (let round = 0; round < 10; round++) {
       const o = await both.create(order(userId, `RACE-${round}`));
-      const results = await Promise.allSettled([onA.confirm(o.id, { etag: o.etag }), onB.cancel(o.id, { etag: o.etag, reason: "race" })]);
+      const results = await Promise.allSettled([
+        onA.confirm(o.id, { etag: o.etag }),
+        onB.cancel(o.id, { etag: o.etag, reason: "race" }),
+      ]);
       const wins = results.filter((r) => r.status === "fulfilled");
       expect(wins).toHaveLength(1);
       const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult;

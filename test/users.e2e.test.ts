@@ -14,7 +14,11 @@ let admin: UserClient;
 const dataDir = tempDataDir();
 
 async function startUsers(): Promise<ServiceProcess> {
-  return startServiceProcess("services/users/src/main.ts", { ...(await testAuthEnv()), USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDir });
+  return startServiceProcess("services/users/src/main.ts", {
+    ...(await testAuthEnv()),
+    USERS_ADDRESS: "127.0.0.1:0",
+    DATA_DIR: dataDir,
+  });
 }
 
 beforeAll(async () => {
@@ -39,9 +43,13 @@ describe("UserService as a process", () => {
   it("serves the typed client: create, get, update with etag, list, stream, delete", async () => {
     const user = await admin.create({ email: "e2e@example.com", profile: { firstName: "End" } });
     expect(await admin.get(user.id)).toMatchObject({ id: user.id, email: "e2e@example.com" });
-    const updated = await admin.update({ id: user.id, profile: { lastName: "ToEnd" } }, ["profile.last_name"], { etag: user.etag });
+    const updated = await admin.update({ id: user.id, profile: { lastName: "ToEnd" } }, ["profile.last_name"], {
+      etag: user.etag,
+    });
     expect(updated.profile).toMatchObject({ firstName: "End", lastName: "ToEnd" });
-    const stale = await failureOf(admin.update({ id: user.id, profile: { lastName: "X" } }, ["profile.last_name"], { etag: user.etag }));
+    const stale = await failureOf(
+      admin.update({ id: user.id, profile: { lastName: "X" } }, ["profile.last_name"], { etag: user.etag }),
+    );
     expect([stale.code, stale.reason]).toEqual([Code.ABORTED, "ETAG_MISMATCH"]);
     const streamed: string[] = [];
     for await (const u of admin.stream({ emailContains: "e2e@" })) streamed.push(u.id);
@@ -52,7 +60,10 @@ describe("UserService as a process", () => {
   it("rejects bad input with rich details and keeps serving", async () => {
     const invalid = await failureOf(admin.create({ email: "nope", profile: { avatarUrl: "ftp://x" } }));
     expect(invalid.code).toBe(Code.INVALID_ARGUMENT);
-    expect(invalid.details.badRequest?.fieldViolations.map((v) => v.field).sort()).toEqual(["user.email", "user.profile.avatar_url"]);
+    expect(invalid.details.badRequest?.fieldViolations.map((v) => v.field).sort()).toEqual([
+      "user.email",
+      "user.profile.avatar_url",
+    ]);
     const anonymous = createUserClient({ address: service.address });
     expect((await failureOf(anonymous.get("usr_1"))).code).toBe(Code.UNAUTHENTICATED);
     anonymous.close();
@@ -61,7 +72,9 @@ describe("UserService as a process", () => {
 
   it("answers health checks without a token", async () => {
     const health = new HealthClient(service.address, credentials.createInsecure());
-    const status = await new Promise<number>((resolve, reject) => health.check({ service: "" }, (e, r) => (e ? reject(e) : resolve(r.status))));
+    const status = await new Promise<number>((resolve, reject) =>
+      health.check({ service: "" }, (e, r) => (e ? reject(e) : resolve(r.status))),
+    );
     health.close();
     expect(status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
@@ -70,7 +83,17 @@ describe("UserService as a process", () => {
     const user = await admin.create({ email: "reflect@example.com" });
     const token = await testToken("adm_e2e", ["admin"]);
     for (const protocol of ["v1", "v1alpha"]) {
-      const result = await python([service.address, "--protocol", protocol, "--token", token, "--call", "orderly.user.v1.UserService/GetUser", "--request-json", JSON.stringify({ id: user.id })]);
+      const result = await python([
+        service.address,
+        "--protocol",
+        protocol,
+        "--token",
+        token,
+        "--call",
+        "orderly.user.v1.UserService/GetUser",
+        "--request-json",
+        JSON.stringify({ id: user.id }),
+      ]);
       expect(result.stderr + result.stdout).not.toMatch(/Traceback/);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain("orderly.user.v1.UserService");

@@ -36,7 +36,10 @@ export function fixtureUser(index: number): User {
   };
 }
 
-/** Creates `path` with the store's own schema (opened once through openSqliteUserStore), then bulk-inserts users 0..count-1. */
+/**
+ * Creates `path` with the store's own schema (opened once through openSqliteUserStore), then bulk-inserts users
+ * 0..count-1.
+ */
 export async function seedUsers(path: string, count: number): Promise<void> {
   await (await openSqliteUserStore({ path })).close();
   const db = new Database(path);
@@ -51,7 +54,17 @@ export async function seedUsers(path: string, count: number): Promise<void> {
         const user = fixtureUser(index);
         const profile = user.profile!;
         const time = user.createTime!.getTime();
-        insert.run(user.id, user.email, profile.firstName, profile.lastName, profile.avatarUrl, JSON.stringify(profile.preferences), time, time, user.etag);
+        insert.run(
+          user.id,
+          user.email,
+          profile.firstName,
+          profile.lastName,
+          profile.avatarUrl,
+          JSON.stringify(profile.preferences),
+          time,
+          time,
+          user.etag,
+        );
       }
     })();
     db.pragma("wal_checkpoint(TRUNCATE)");

@@ -20,7 +20,12 @@ export interface RawAnswer {
 }
 
 /** Sends one request with exactly the headers given to h2load and returns status and message. */
-export function callOnce(address: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawAnswer> {
+export function callOnce(
+  address: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const session = connect(`http://${address}`);
     session.once("error", reject);
@@ -30,7 +35,7 @@ export function callOnce(address: string, path: string, headers: Record<string, 
     // A failed call may come "trailers-only": grpc-status then arrives in the response headers.
     let grpcStatus: string | undefined;
     let grpcMessage: string | undefined;
-    const take = (h: Record<string, unknown>) => {
+    const take = (h: Record<string, string | string[] | number | undefined>) => {
       if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
       if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
     };

@@ -24,18 +24,31 @@ export function requireH2load(): void {
   try {
     execFileSync("h2load", ["--version"], { stdio: "ignore" });
   } catch {
-    throw new Error("h2load is missing: install it with `apt-get install -y nghttp2-client` (Debian/Ubuntu), then run again");
+    throw new Error(
+      "h2load is missing: install it with `apt-get install -y nghttp2-client` (Debian/Ubuntu), then run again",
+    );
   }
 }
 
 /** POSTs `body` to http://address/path (HTTP/2 with prior knowledge) for the given time, on the load core. */
-export async function h2load(address: string, path: string, headers: Record<string, string>, bodyFile: string, load: H2loadLoad): Promise<H2loadResult> {
+export async function h2load(
+  address: string,
+  path: string,
+  headers: Record<string, string>,
+  bodyFile: string,
+  load: H2loadLoad,
+): Promise<H2loadResult> {
   const args = [
-    "-D", `${Math.round(load.durationSeconds * 1000)}ms`,
-    "-c", String(load.clients),
-    "-m", String(load.streamsPerClient),
-    "-t", "1",
-    "-d", bodyFile,
+    "-D",
+    `${Math.round(load.durationSeconds * 1000)}ms`,
+    "-c",
+    String(load.clients),
+    "-m",
+    String(load.streamsPerClient),
+    "-t",
+    "1",
+    "-d",
+    bodyFile,
     ...Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
     `http://${address}${path}`,
   ];
@@ -51,7 +64,10 @@ export async function h2load(address: string, path: string, headers: Record<stri
 /** Parses h2load's summary; throws when a line it needs is missing. */
 export function parseH2load(output: string): H2loadResult {
   const rps = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output);
-  const requests = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output);
+  const requests =
+    /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      output,
+    );
   const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output);
   const latency = /time for request:\s+([\d.]+\w+)\s+([\d.]+\w+)\s+([\d.]+\w+)/.exec(output);
   if (!rps || !requests || !status || !latency) throw new Error(`cannot read h2load's output:\n${output}`);

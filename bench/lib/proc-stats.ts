@@ -55,7 +55,9 @@ function statusMb(pid: number, field: string): number {
 export function coreBusySeconds(core: string | undefined): number {
   if (core === undefined) return Number.NaN;
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${core} `));
+    const line = readFileSync("/proc/stat", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`cpu${core} `));
     if (!line) return Number.NaN;
     const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
     return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / clockTicks();
@@ -76,7 +78,11 @@ export const serverCore: { id: string | undefined } = { id: undefined };
 
 /** Reads the CPU time of each pid, and of the server core, now. */
 export function markCpu(pids: readonly number[]): CpuMark {
-  return { at: performance.now(), seconds: new Map(pids.map((pid) => [pid, cpuSeconds(pid)])), serverCoreBusy: coreBusySeconds(serverCore.id) };
+  return {
+    at: performance.now(),
+    seconds: new Map(pids.map((pid) => [pid, cpuSeconds(pid)])),
+    serverCoreBusy: coreBusySeconds(serverCore.id),
+  };
 }
 
 /**

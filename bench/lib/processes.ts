@@ -37,7 +37,9 @@ export const BUNDLE_DIR = resolve(REPO_ROOT, "bench/results/dist");
 
 function command(core: string | undefined, entry: string, nodeFlags: readonly string[] = []): [string, string[]] {
   // Bundles (.mjs) run on plain node, as shipped; TypeScript entries need tsx.
-  const node = entry.endsWith(".mjs") ? [...nodeFlags, resolve(REPO_ROOT, entry)] : [...nodeFlags, "--import", "tsx", resolve(REPO_ROOT, entry)];
+  const node = entry.endsWith(".mjs")
+    ? [...nodeFlags, resolve(REPO_ROOT, entry)]
+    : [...nodeFlags, "--import", "tsx", resolve(REPO_ROOT, entry)];
   return core ? ["taskset", ["-c", core, process.execPath, ...node]] : [process.execPath, node];
 }
 
@@ -55,8 +57,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts `entry` (e.g. services/users/src/main.ts) on the server core, stdout and stderr to logFile; waits for "listening". */
-export async function startServer(name: string, entry: string, env: Record<string, string>, logFile: string): Promise<RunningServer> {
+/**
+ * Starts `entry` (e.g. services/users/src/main.ts) on the server core, stdout and stderr to logFile; waits for
+ * "listening".
+ */
+export async function startServer(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  logFile: string,
+): Promise<RunningServer> {
   const out = openSync(logFile, "w");
   // Node 20 names profiles by pid and thread itself (tsx adds a loader thread), so each server gets its own directory.
   const profileDir = serverProfiling.dir && join(serverProfiling.dir, `${basename(logFile, ".log")}-${Date.now()}`);
@@ -64,7 +74,11 @@ export async function startServer(name: string, entry: string, env: Record<strin
   let child: ChildProcess;
   try {
     // LOG_LEVEL=info is what ships; the log goes to a file, as a real deployment's would, never to an unread pipe.
-    child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", out, out] });
+    child = spawn(cmd, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LOG_LEVEL: "info", ...env },
+      stdio: ["ignore", out, out],
+    });
   } finally {
     closeSync(out);
   }
@@ -107,8 +121,15 @@ async function waitForListening(child: ChildProcess, logFile: string, name: stri
   }
 }
 
-/** Runs a script (bench/load/*.ts) with `config`, on the load core unless told; calls onMark for each mark it prints. */
-export async function runLoad<R>(entry: string, config: unknown, onMark: (name: string) => void = () => {}, core = PINNING?.load): Promise<R> {
+/**
+ * Runs a script (bench/load/*.ts) with `config`, on the load core unless told; calls onMark for each mark it prints.
+ */
+export async function runLoad<R>(
+  entry: string,
+  config: unknown,
+  onMark: (name: string) => void = () => {},
+  core = PINNING?.load,
+): Promise<R> {
   const [cmd, args] = command(core, entry);
   const child = spawn(cmd, args, {
     cwd: REPO_ROOT,
@@ -116,11 +137,11 @@ export async function runLoad<R>(entry: string, config: unknown, onMark: (name: 
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
   });
   let result: R | undefined;
-  createInterface({ input: child.stdout! }).on("line", (line) => {
+  createInterface({ input: child.stdout }).on("line", (line) => {
     if (!line.startsWith("{")) return;
     const message = JSON.parse(line) as { mark?: string; result?: R };
     if (message.mark !== undefined) onMark(message.mark);

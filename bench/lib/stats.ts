@@ -27,7 +27,13 @@ export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** p50, p99, max and mean of latency samples (any unit). */
-export function latencySummary(samples: Float64Array | number[]): { p50: number; p99: number; max: number; mean: number; count: number } {
+export function latencySummary(samples: Float64Array | number[]): {
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+  count: number;
+} {
   const sorted = Float64Array.from(samples).sort();
   let sum = 0;
   for (const value of sorted) sum += value;

@@ -41,7 +41,7 @@ export type InterceptorResult = Record<string, { perCallUs: number[]; net: boole
 const GET_USER = "/orderly.user.v1.UserService/GetUser";
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const verifier = createTokenVerifier(TEST_AUTH);
   const token = await testToken("bench-admin", ["admin"], { expiresInSeconds: 3600 });
   const logger = createLogger("bench", {}, pino.destination("/dev/null"));
@@ -72,10 +72,18 @@ runMain(async () => {
   };
   const viaKit = (interceptors: Interceptor[]) => {
     const handlers = new Proxy({}, { get: () => noop }) as never;
-    const implementation: UntypedServiceImplementation = bindService(UserServiceService, handlers, { interceptors, logger });
+    const implementation: UntypedServiceImplementation = bindService(UserServiceService, handlers, {
+      interceptors,
+      logger,
+    });
     const getUser = implementation.getUser as (call: unknown, callback: (error: unknown) => void) => void;
     return () =>
-      new Promise<void>((resolve, reject) => getUser(fakeCall(requestMetadata), (error) => (error ? reject(error) : resolve())));
+      new Promise<void>((resolve, reject) =>
+        getUser(fakeCall(requestMetadata), (error) => {
+          if (error) reject(new Error("GetUser through the kit failed", { cause: error }));
+          else resolve();
+        }),
+      );
   };
 
   const cases: Record<string, { call: () => Promise<unknown>; net: boolean }> = {

@@ -21,9 +21,11 @@ export interface StreamUsersResult {
 }
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const client = new UserServiceClient(config.address, credentials.createInsecure());
-  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())),
+  );
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${config.token}`);
   let messages = 0;
@@ -46,7 +48,8 @@ runMain(async () => {
   const used = process.cpuUsage(cpu);
   mark("end");
   client.close();
-  if (messages !== config.expected) throw new Error(`StreamUsers sent ${messages} messages, expected ${config.expected}`);
+  if (messages !== config.expected)
+    throw new Error(`StreamUsers sent ${messages} messages, expected ${config.expected}`);
   const result: StreamUsersResult = {
     messages,
     seconds,

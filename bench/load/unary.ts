@@ -39,9 +39,11 @@ function invoker(config: Config): { client: Client; invoke: Invoke } {
 }
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const { client, invoke } = invoker(config);
-  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())),
+  );
   const metadata = () => {
     const md = new Metadata();
     md.set("authorization", `Bearer ${config.token}`);
@@ -54,10 +56,16 @@ runMain(async () => {
   const worker = () =>
     new Promise<void>((resolve, reject) => {
       const next = () => {
-        if (performance.now() >= stopAt) return resolve();
+        if (performance.now() >= stopAt) {
+          resolve();
+          return;
+        }
         const started = performance.now();
         invoke(counter++, metadata(), (error) => {
-          if (error) return reject(new Error(`${config.method} failed: ${error.code} ${error.details}`));
+          if (error) {
+            reject(new Error(`${config.method} failed: ${error.code} ${error.details}`));
+            return;
+          }
           if (measuring) latencies.push(performance.now() - started);
           next();
         });

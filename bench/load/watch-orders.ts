@@ -2,7 +2,7 @@
 // waits until every one has passed its SYNC marker, then changes orders at a steady rate (create, confirm, create,
 // ...) and records, for every event every stream receives, receipt time minus the event's commit time (event.time,
 // stamped by the server when it writes the change; same machine, same clock).
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { OrderServiceClient, type WatchOrdersResponse } from "@orderly/proto/orderly/order/v1/order_service";
 import { latencySummary } from "../lib/stats.js";
 import { newOrderRequest } from "./order-request.js";
@@ -29,7 +29,7 @@ export interface WatchResult {
 }
 
 runMain(async () => {
-  const config = loadConfig<Config>();
+  const config = loadConfig() as Config;
   const metadata = () => {
     const md = new Metadata();
     md.set("authorization", `Bearer ${config.token}`);
@@ -40,11 +40,17 @@ runMain(async () => {
     { length: config.connections },
     () => new OrderServiceClient(config.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
   );
-  const writer = new OrderServiceClient(config.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  const writer = new OrderServiceClient(config.address, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
 
   const latencies: number[] = [];
   let synced = 0;
-  let failure: Error | undefined;
+  // Set by stream callbacks while this function awaits; typed so the checks after each await are not narrowed away.
+  const failed: { error: Error | undefined } = { error: undefined };
+  const throwIfFailed = (): void => {
+    if (failed.error) throw failed.error;
+  };
   const calls: ClientReadableStream<WatchOrdersResponse>[] = [];
   for (let i = 0; i < config.streams; i++) {
     const call = watchers[i % watchers.length]!.watchOrders({ orderId: "", userId: "", sinceRevision: 0n }, metadata());
@@ -54,12 +60,17 @@ runMain(async () => {
       else if (kind?.$case === "sync") synced++;
     });
     call.on("error", (error: ServiceError) => {
-      if (error.code !== 1) failure ??= new Error(`a watch stream failed: ${error.code} ${error.details}`); // 1: our cancel
+      if (error.code !== status.CANCELLED)
+        failed.error ??= new Error(`a watch stream failed: ${error.code} ${error.details}`); // CANCELLED: our own cancel
     });
     calls.push(call);
   }
-  await until(() => synced === config.streams || failure !== undefined, 60_000, () => `only ${synced} of ${config.streams} watches synced`);
-  if (failure) throw failure;
+  await until(
+    () => synced === config.streams || failed.error !== undefined,
+    60_000,
+    () => `only ${synced} of ${config.streams} watches synced`,
+  );
+  throwIfFailed();
 
   mark("start");
   const cpu = process.cpuUsage();
@@ -77,12 +88,24 @@ runMain(async () => {
     pending = undefined;
     writes.push(
       id
-        ? new Promise<void>((resolve, reject) => writer.confirmOrder({ id, etag: "" }, metadata(), (e) => (e ? reject(e) : (changes++, resolve()))))
+        ? new Promise<void>((resolve, reject) =>
+            writer.confirmOrder({ id, etag: "" }, metadata(), (e) => {
+              if (e) {
+                reject(e);
+                return;
+              }
+              changes++;
+              resolve();
+            }),
+          )
         : new Promise<void>((resolve, reject) =>
             writer.createOrder(newOrderRequest(config.userIds[i % config.userIds.length]!, i), metadata(), (e, r) => {
-              if (e) return reject(e);
+              if (e) {
+                reject(e);
+                return;
+              }
               changes++;
-              pending = r!.order!.id;
+              pending = r.order!.id;
               resolve();
             }),
           ),
@@ -90,8 +113,12 @@ runMain(async () => {
   }
   await Promise.all(writes);
   const expectedDeliveries = changes * config.streams;
-  await until(() => latencies.length >= expectedDeliveries || failure !== undefined, 30_000, () => `${latencies.length} of ${expectedDeliveries} deliveries arrived`);
-  if (failure) throw failure;
+  await until(
+    () => latencies.length >= expectedDeliveries || failed.error !== undefined,
+    30_000,
+    () => `${latencies.length} of ${expectedDeliveries} deliveries arrived`,
+  );
+  throwIfFailed();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   mark("end");

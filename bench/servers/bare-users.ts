@@ -2,7 +2,14 @@
 // and no store. GetUser answers from an in-memory Map; StreamUsers writes BARE_STREAM_USERS generated users with the
 // same backpressure rule as Orderly's kit (wait for "drain" when write() returns false). Both send the exact messages
 // Orderly sends for the seeded users (bench/lib/fixture.ts).
-import { Server, ServerCredentials, status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
 import {
   UserServiceService,
@@ -42,7 +49,7 @@ server.addService(UserServiceService, {
     };
     pump();
   },
-} as never);
+});
 
 server.bindAsync(process.env.BARE_ADDRESS ?? "127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => {
   if (error) throw error;

@@ -27,29 +27,44 @@ const COMMON_ENV = { SHUTDOWN_GRACE_MS: "2000" };
 
 /** The real UserService process (services/users/src/main.ts, bundled as npm run build does) on the seeded data. */
 export function startUsers(ctx: SuiteContext, logName: string): Promise<RunningServer> {
-  return startServer("users", "bench/results/dist/users.mjs", {
-    ...ctx.authEnv,
-    ...COMMON_ENV,
-    DATA_DIR: ctx.usersDataDir,
-    USERS_ADDRESS: "127.0.0.1:0",
-  }, join(ctx.logDir, `${logName}.log`));
+  return startServer(
+    "users",
+    "bench/results/dist/users.mjs",
+    {
+      ...ctx.authEnv,
+      ...COMMON_ENV,
+      DATA_DIR: ctx.usersDataDir,
+      USERS_ADDRESS: "127.0.0.1:0",
+    },
+    join(ctx.logDir, `${logName}.log`),
+  );
 }
 
 /** The real OrderService process (services/orders/src/main.ts, bundled) on a fresh data directory, calling `users`. */
 export function startOrders(ctx: SuiteContext, users: RunningServer, logName: string): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(ctx.workDir, "orders-"));
-  return startServer("orders", "bench/results/dist/orders.mjs", {
-    ...ctx.authEnv,
-    ...COMMON_ENV,
-    DATA_DIR: dataDir,
-    ORDERS_ADDRESS: "127.0.0.1:0",
-    USERS_TARGET: users.address,
-  }, join(ctx.logDir, `${logName}.log`));
+  return startServer(
+    "orders",
+    "bench/results/dist/orders.mjs",
+    {
+      ...ctx.authEnv,
+      ...COMMON_ENV,
+      DATA_DIR: dataDir,
+      ORDERS_ADDRESS: "127.0.0.1:0",
+      USERS_TARGET: users.address,
+    },
+    join(ctx.logDir, `${logName}.log`),
+  );
 }
 
 /** The bare grpc-js baseline (bench/servers/bare-users.ts, bundled the same way). */
 export function startBareUsers(ctx: SuiteContext, logName: string, streamUsers: number): Promise<RunningServer> {
-  return startServer("bare", "bench/results/dist/bare-users.mjs", { BARE_STREAM_USERS: String(streamUsers) }, join(ctx.logDir, `${logName}.log`));
+  return startServer(
+    "bare",
+    "bench/results/dist/bare-users.mjs",
+    { BARE_STREAM_USERS: String(streamUsers) },
+    join(ctx.logDir, `${logName}.log`),
+  );
 }
 
 /** Counts the per-call log lines of an Orderly process by status code (read after it stopped, so all are flushed). */
@@ -65,7 +80,8 @@ export function callsByCode(logFile: string): Record<string, number> {
 export function requireAllOk(server: RunningServer): number {
   const counts = callsByCode(server.logFile);
   const failed = Object.entries(counts).filter(([code]) => code !== "OK");
-  if (failed.length > 0) throw new Error(`${server.name} logged failed calls: ${JSON.stringify(counts)} (see ${server.logFile})`);
+  if (failed.length > 0)
+    throw new Error(`${server.name} logged failed calls: ${JSON.stringify(counts)} (see ${server.logFile})`);
   return counts.OK ?? 0;
 }
 

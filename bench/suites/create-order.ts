@@ -19,7 +19,11 @@ interface Phase extends UnaryResult {
 /** Runs GetUser then CreateOrder against fresh processes, ctx.runs times. */
 export async function createOrderSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const userIds = Array.from({ length: Math.min(1000, ctx.profile.users) }, (_, i) => fixtureUserId(i));
-  const phase = async (method: "getUser" | "createOrder", target: RunningServer, watched: RunningServer[]): Promise<Phase> => {
+  const phase = async (
+    method: "getUser" | "createOrder",
+    target: RunningServer,
+    watched: RunningServer[],
+  ): Promise<Phase> => {
     const marks = new Map<string, ReturnType<typeof markCpu>>();
     const pids = watched.map((s) => s.pid);
     const result = await runLoad<UnaryResult>(
@@ -68,8 +72,64 @@ export async function createOrderSuite(ctx: SuiteContext): Promise<SuiteReport> 
     ],
     details: [
       `CreateOrder / GetUser (Node load generator, ${unary.concurrency} calls in flight, ${unary.durationSeconds} s after ${unary.warmupSeconds} s warm-up; every call a new request_id):`,
-      `  GetUser:     ${detail("p50", of((r) => r.getUser.latencyMs.p50), " ms")}, ${detail("p99", of((r) => r.getUser.latencyMs.p99), " ms")}, ${detail("users CPU", of((r) => r.getUser.serverCpuPercent.users!), "%", 0)}, ${detail("load generator CPU", of((r) => r.getUser.clientCpuPercent), "%", 0)}, ${detail("others on server CPU", of((r) => r.getUser.foreignPercent), "%", 0)}`,
-      `  CreateOrder: ${detail("p50", of((r) => r.createOrder.latencyMs.p50), " ms")}, ${detail("p99", of((r) => r.createOrder.latencyMs.p99), " ms")}, ${detail("orders CPU", of((r) => r.createOrder.serverCpuPercent.orders!), "%", 0)} + ${detail("users CPU", of((r) => r.createOrder.serverCpuPercent.users!), "%", 0)}, ${detail("load generator CPU", of((r) => r.createOrder.clientCpuPercent), "%", 0)}, ${detail("orders peak RSS", of((r) => r.ordersPeakRssMb), " MB", 0)}, ${detail("others on server CPU", of((r) => r.createOrder.foreignPercent), "%", 0)}`,
+      `  GetUser:     ${detail(
+        "p50",
+        of((r) => r.getUser.latencyMs.p50),
+        " ms",
+      )}, ${detail(
+        "p99",
+        of((r) => r.getUser.latencyMs.p99),
+        " ms",
+      )}, ${detail(
+        "users CPU",
+        of((r) => r.getUser.serverCpuPercent.users!),
+        "%",
+        0,
+      )}, ${detail(
+        "load generator CPU",
+        of((r) => r.getUser.clientCpuPercent),
+        "%",
+        0,
+      )}, ${detail(
+        "others on server CPU",
+        of((r) => r.getUser.foreignPercent),
+        "%",
+        0,
+      )}`,
+      `  CreateOrder: ${detail(
+        "p50",
+        of((r) => r.createOrder.latencyMs.p50),
+        " ms",
+      )}, ${detail(
+        "p99",
+        of((r) => r.createOrder.latencyMs.p99),
+        " ms",
+      )}, ${detail(
+        "orders CPU",
+        of((r) => r.createOrder.serverCpuPercent.orders!),
+        "%",
+        0,
+      )} + ${detail(
+        "users CPU",
+        of((r) => r.createOrder.serverCpuPercent.users!),
+        "%",
+        0,
+      )}, ${detail(
+        "load generator CPU",
+        of((r) => r.createOrder.clientCpuPercent),
+        "%",
+        0,
+      )}, ${detail(
+        "orders peak RSS",
+        of((r) => r.ordersPeakRssMb),
+        " MB",
+        0,
+      )}, ${detail(
+        "others on server CPU",
+        of((r) => r.createOrder.foreignPercent),
+        "%",
+        0,
+      )}`,
     ],
     data: { load: unary, runs },
   };

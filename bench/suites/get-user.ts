@@ -40,15 +40,19 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const measure = async (server: RunningServer): Promise<Measured> => {
     const answer = await callOnce(server.address, PATH, headers, body);
     if (answer.httpStatus !== 200 || answer.grpcStatus !== "0") {
-      throw new Error(`${server.name} GetUser check failed: HTTP ${answer.httpStatus}, grpc-status ${answer.grpcStatus} (${answer.grpcMessage})`);
+      throw new Error(
+        `${server.name} GetUser check failed: HTTP ${answer.httpStatus}, grpc-status ${answer.grpcStatus} (${answer.grpcMessage})`,
+      );
     }
-    if (!answer.message.equals(expected)) throw new Error(`${server.name} GetUser answered a different message than the seeded user`);
+    if (!answer.message.equals(expected))
+      throw new Error(`${server.name} GetUser answered a different message than the seeded user`);
     const load = ctx.profile.h2load;
     await h2load(server.address, PATH, headers, bodyFile, { ...load, durationSeconds: load.warmupSeconds });
     const before = markCpu([server.pid]);
     const result = await h2load(server.address, PATH, headers, bodyFile, load);
     const after = markCpu([server.pid]);
-    if (result.failed > 0 || result.succeeded === 0) throw new Error(`h2load against ${server.name}: ${result.failed} failed, ${result.succeeded} succeeded`);
+    if (result.failed > 0 || result.succeeded === 0)
+      throw new Error(`h2load against ${server.name}: ${result.failed} failed, ${result.succeeded} succeeded`);
     const cpu = cpuUsed(before, after, server.pid);
     return {
       ...result,
@@ -65,7 +69,8 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
     const measured: Partial<Record<"orderly" | "bare", Measured>> = {};
     for (const kind of run % 2 === 0 ? (["bare", "orderly"] as const) : (["orderly", "bare"] as const)) {
       ctx.progress(`GetUser run ${run + 1}/${ctx.runs}: ${kind}`);
-      const server = kind === "orderly" ? await startUsers(ctx, "getuser-orderly") : await startBareUsers(ctx, "getuser-bare", 1000);
+      const server =
+        kind === "orderly" ? await startUsers(ctx, "getuser-orderly") : await startBareUsers(ctx, "getuser-bare", 1000);
       try {
         measured[kind] = await measure(server);
       } finally {
@@ -81,11 +86,45 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const load = ctx.profile.h2load;
   const line = (kind: "orderly" | "bare") =>
     [
-      detail("mean latency", of(kind, (m) => m.meanMs), " ms"),
-      detail("max", of(kind, (m) => m.maxMs), " ms", 0),
-      `${detail("server CPU", of(kind, (m) => m.cpuPercent), "%", 0)} (${detail("", of(kind, (m) => m.cpuUsPerRequest), " µs/req", 0).trim()})`,
-      `${detail("peak RSS", of(kind, (m) => m.peakRssMb), " MB", 0)} (${detail("", of(kind, (m) => m.startRssMb), " MB", 0).trim()} at start)`,
-      detail("others on server CPU", of(kind, (m) => m.foreignPercent), "%", 0),
+      detail(
+        "mean latency",
+        of(kind, (m) => m.meanMs),
+        " ms",
+      ),
+      detail(
+        "max",
+        of(kind, (m) => m.maxMs),
+        " ms",
+        0,
+      ),
+      `${detail(
+        "server CPU",
+        of(kind, (m) => m.cpuPercent),
+        "%",
+        0,
+      )} (${detail(
+        "",
+        of(kind, (m) => m.cpuUsPerRequest),
+        " µs/req",
+        0,
+      ).trim()})`,
+      `${detail(
+        "peak RSS",
+        of(kind, (m) => m.peakRssMb),
+        " MB",
+        0,
+      )} (${detail(
+        "",
+        of(kind, (m) => m.startRssMb),
+        " MB",
+        0,
+      ).trim()} at start)`,
+      detail(
+        "others on server CPU",
+        of(kind, (m) => m.foreignPercent),
+        "%",
+        0,
+      ),
     ].join(", ");
   return {
     name: "getuser",

@@ -9,7 +9,12 @@ import type { SuiteContext } from "./context.js";
 export async function interceptorsSuite(ctx: SuiteContext): Promise<SuiteReport> {
   ctx.progress("interceptor microbenchmark");
   // On the server core: this is server-side work, and the runner itself sits on the load core.
-  const result = await runLoad<InterceptorResult>("bench/load/interceptors.ts", { runs: ctx.runs, ...ctx.profile.micro }, undefined, PINNING?.server);
+  const result = await runLoad<InterceptorResult>(
+    "bench/load/interceptors.ts",
+    { runs: ctx.runs, ...ctx.profile.micro },
+    undefined,
+    PINNING?.server,
+  );
   const rows: Row[] = Object.entries(result)
     .filter(([name]) => name !== "baseline")
     .map(([name, { perCallUs, net }]) => ({

@@ -52,7 +52,8 @@ export async function streamUsersSuite(ctx: SuiteContext): Promise<SuiteReport> 
     const measured: Partial<Record<"orderly" | "bare", Measured>> = {};
     for (const kind of run % 2 === 0 ? (["bare", "orderly"] as const) : (["orderly", "bare"] as const)) {
       ctx.progress(`StreamUsers run ${run + 1}/${ctx.runs}: ${kind} (${fmt(count, 0)} users)`);
-      const server = kind === "orderly" ? await startUsers(ctx, "stream-orderly") : await startBareUsers(ctx, "stream-bare", count);
+      const server =
+        kind === "orderly" ? await startUsers(ctx, "stream-orderly") : await startBareUsers(ctx, "stream-bare", count);
       try {
         measured[kind] = await measure(server);
       } finally {
@@ -66,7 +67,36 @@ export async function streamUsersSuite(ctx: SuiteContext): Promise<SuiteReport> 
   const ratio = spread(runs.map((r) => r.orderly.messagesPerSecond / r.bare.messagesPerSecond));
   const rss = of("orderly", (m) => m.peakRssMb);
   const line = (kind: "orderly" | "bare") =>
-    `${detail("server CPU", of(kind, (m) => m.serverCpuPercent), "%", 0)} (${detail("", of(kind, (m) => m.serverCpuUsPerMessage), " µs/msg").trim()}), ${detail("client CPU", of(kind, (m) => m.clientCpuPercent), "%", 0)}, ${detail("peak RSS", of(kind, (m) => m.peakRssMb), " MB", 0)} (${detail("", of(kind, (m) => m.startRssMb), " MB", 0).trim()} at start), ${detail("others on server CPU", of(kind, (m) => m.foreignPercent), "%", 0)}`;
+    `${detail(
+      "server CPU",
+      of(kind, (m) => m.serverCpuPercent),
+      "%",
+      0,
+    )} (${detail(
+      "",
+      of(kind, (m) => m.serverCpuUsPerMessage),
+      " µs/msg",
+    ).trim()}), ${detail(
+      "client CPU",
+      of(kind, (m) => m.clientCpuPercent),
+      "%",
+      0,
+    )}, ${detail(
+      "peak RSS",
+      of(kind, (m) => m.peakRssMb),
+      " MB",
+      0,
+    )} (${detail(
+      "",
+      of(kind, (m) => m.startRssMb),
+      " MB",
+      0,
+    ).trim()} at start), ${detail(
+      "others on server CPU",
+      of(kind, (m) => m.foreignPercent),
+      "%",
+      0,
+    )}`;
   return {
     name: "stream",
     rows: [

@@ -63,8 +63,36 @@ export async function watchOrdersSuite(ctx: SuiteContext): Promise<SuiteReport> 
     ],
     details: [
       `WatchOrders (${load.streams} streams over ${load.connections} connections, ${load.changesPerSecond} changes/s for ${load.durationSeconds} s; latency = receipt - event.time):`,
-      `  ${detail("p50", of((m) => m.latencyMs.p50), " ms")}, ${detail("p99", p99, " ms")}, ${detail("max", of((m) => m.latencyMs.max), " ms")}; deliveries ${fmt(runs[0]!.deliveries, 0)} per run (all expected arrived)`,
-      `  ${detail("orders CPU", of((m) => m.ordersCpuPercent), "%", 0)}, ${detail("orders peak RSS", of((m) => m.ordersPeakRssMb), " MB", 0)}, ${detail("watch client CPU", of((m) => m.clientCpuPercent), "%", 0)}, ${detail("others on server CPU", of((m) => m.foreignPercent), "%", 0)}`,
+      `  ${detail(
+        "p50",
+        of((m) => m.latencyMs.p50),
+        " ms",
+      )}, ${detail("p99", p99, " ms")}, ${detail(
+        "max",
+        of((m) => m.latencyMs.max),
+        " ms",
+      )}; deliveries ${fmt(runs[0]!.deliveries, 0)} per run (all expected arrived)`,
+      `  ${detail(
+        "orders CPU",
+        of((m) => m.ordersCpuPercent),
+        "%",
+        0,
+      )}, ${detail(
+        "orders peak RSS",
+        of((m) => m.ordersPeakRssMb),
+        " MB",
+        0,
+      )}, ${detail(
+        "watch client CPU",
+        of((m) => m.clientCpuPercent),
+        "%",
+        0,
+      )}, ${detail(
+        "others on server CPU",
+        of((m) => m.foreignPercent),
+        "%",
+        0,
+      )}`,
     ],
     data: { load, runs },
   };

@@ -1,5 +1,13 @@
 // @orderly/clients: typed clients for Orderly's services. Public API first.
-export { createUserClient, type UserClient, type NewUserInput, type UserPage, type User, type Profile, type UserFilter } from "./user-client.js";
+export {
+  createUserClient,
+  type UserClient,
+  type NewUserInput,
+  type UserPage,
+  type User,
+  type Profile,
+  type UserFilter,
+} from "./user-client.js";
 export {
   createOrderClient,
   OrderState,
@@ -18,6 +26,6 @@ export {
 } from "./order-client.js";
 export type { ClientOptions, CallOptions } from "./transport.js";
 export type { RetryOptions } from "./service-config.js";
-export { OrderlyError, Code } from "./orderly-error.js";
-export type { ErrorDetails } from "./rich-status.js";
-export { runInCallScope, currentCallScope, outsideCallScope, type CallScope } from "./call-scope.js";
+// Re-exported from @orderly/common, which the server kit shares, so callers need only this package.
+export { OrderlyError, Code, type ErrorDetails } from "@orderly/common";
+export { runInCallScope, currentCallScope, outsideCallScope, type CallScope } from "@orderly/common";

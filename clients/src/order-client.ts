@@ -2,7 +2,14 @@
 // remembers the last revision it saw and, when the stream breaks (UNAVAILABLE, a replica gone, or RESOURCE_EXHAUSTED
 // for a reader that fell behind), reconnects from it: the server replays exactly what was missed.
 import { randomUUID } from "node:crypto";
-import { LineItem, Order, OrderEvent, OrderEventType, OrderState, ShippingAddress } from "@orderly/proto/orderly/order/v1/order";
+import {
+  LineItem,
+  Order,
+  OrderEvent,
+  OrderEventType,
+  OrderState,
+  ShippingAddress,
+} from "@orderly/proto/orderly/order/v1/order";
 import {
   OrderServiceClient as GeneratedOrderClient,
   type CancelOrderResponse,
@@ -16,8 +23,8 @@ import {
   type ShipOrderResponse,
   type UpdateOrderResponse,
 } from "@orderly/proto/orderly/order/v1/order_service";
-import { Code, OrderlyError } from "./orderly-error.js";
-import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
+import { Code, OrderlyError } from "@orderly/common";
+import { allPages, present, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export { OrderState, OrderEventType };
 export type { Order, OrderEvent, LineItem, ShippingAddress, OrderFilter };
@@ -64,14 +71,20 @@ export interface WatchOptions extends Pick<CallOptions, "signal" | "requestId"> 
 
 /** A typed OrderService client. */
 export interface OrderClient {
-  /** CreateOrder. requestId defaults to a fresh UUID; pass your own to make your retries idempotent. */
-  create(order: NewOrderInput, options?: CallOptions & { requestId?: string }): Promise<Order>;
+  /**
+   * CreateOrder. `idempotencyKey` (the request's request_id) defaults to a fresh UUID made once per create() call, so
+   * the client's own retries of the call reuse it; pass your own and reuse it when you retry the create yourself.
+   */
+  create(order: NewOrderInput, options?: CallOptions & { idempotencyKey?: string }): Promise<Order>;
   /** GetOrder. */
   get(id: string, options?: CallOptions): Promise<Order>;
   /** GetOrder with its audit trail. */
   getWithEvents(id: string, options?: CallOptions): Promise<{ order: Order; events: OrderEvent[] }>;
   /** ListOrders: one page, newest first. */
-  list(request?: { pageSize?: number; pageToken?: string; filter?: Partial<OrderFilter> }, options?: CallOptions): Promise<Page<Order>>;
+  list(
+    request?: { pageSize?: number; pageToken?: string; filter?: Partial<OrderFilter> },
+    options?: CallOptions,
+  ): Promise<Page<Order>>;
   /** Every order matching the filter, newest first, page after page. */
   listAll(filter?: Partial<OrderFilter>, options?: CallOptions & { pageSize?: number }): AsyncIterable<Order>;
   /** UpdateOrder (PENDING only): items and/or shipping address as named by updateMask. */
@@ -109,7 +122,12 @@ export function createOrderClient(options: ClientOptions): OrderClient {
   const list: OrderClient["list"] = async (request = {}, call) => {
     const response = await transport.unary<ListOrdersResponse>(
       (md, opts, cb) =>
-        grpc.listOrders({ pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) }, md, opts, cb),
+        grpc.listOrders(
+          { pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) },
+          md,
+          opts,
+          cb,
+        ),
       call,
     );
     return { items: response.orders, nextPageToken: response.nextPageToken };
@@ -120,18 +138,21 @@ export function createOrderClient(options: ClientOptions): OrderClient {
   return {
     async create(order, call = {}) {
       const request = {
-        requestId: call.requestId ?? randomUUID(),
+        requestId: call.idempotencyKey ?? randomUUID(),
         order: Order.fromPartial({ ...order, shippingAddress: ShippingAddress.fromPartial(order.shippingAddress) }),
       };
-      const response = await transport.unary<CreateOrderResponse>((md, opts, cb) => grpc.createOrder(request, md, opts, cb), call);
-      return response.order!;
+      const response = await transport.unary<CreateOrderResponse>(
+        (md, opts, cb) => grpc.createOrder(request, md, opts, cb),
+        call,
+      );
+      return present(response.order, "order");
     },
     async get(id, call) {
-      return (await getWithEvents(id, false, call)).order!;
+      return present((await getWithEvents(id, false, call)).order, "order");
     },
     async getWithEvents(id, call) {
       const response = await getWithEvents(id, true, call);
-      return { order: response.order!, events: response.events };
+      return { order: present(response.order, "order"), events: response.events };
     },
     list,
     listAll: (filter, call = {}) =>
@@ -146,20 +167,52 @@ export function createOrderClient(options: ClientOptions): OrderClient {
         updateMask: [...updateMask],
         etag: call.etag ?? "",
       };
-      return (await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call)).order!;
+      return present(
+        (await transport.unary<UpdateOrderResponse>((md, opts, cb) => grpc.updateOrder(request, md, opts, cb), call))
+          .order,
+        "order",
+      );
     },
     async cancel(id, call = {}) {
       const request = { id, reason: call.reason ?? "", etag: call.etag ?? "" };
-      return (await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call)).order!;
+      return present(
+        (await transport.unary<CancelOrderResponse>((md, opts, cb) => grpc.cancelOrder(request, md, opts, cb), call))
+          .order,
+        "order",
+      );
     },
     async confirm(id, call = {}) {
-      return (await transport.unary<ConfirmOrderResponse>((md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present(
+        (
+          await transport.unary<ConfirmOrderResponse>(
+            (md, opts, cb) => grpc.confirmOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     async ship(id, call = {}) {
-      return (await transport.unary<ShipOrderResponse>((md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present(
+        (
+          await transport.unary<ShipOrderResponse>(
+            (md, opts, cb) => grpc.shipOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     async deliver(id, call = {}) {
-      return (await transport.unary<DeliverOrderResponse>((md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb), call)).order!;
+      return present(
+        (
+          await transport.unary<DeliverOrderResponse>(
+            (md, opts, cb) => grpc.deliverOrder({ id, etag: call.etag ?? "" }, md, opts, cb),
+            call,
+          )
+        ).order,
+        "order",
+      );
     },
     events: (orderId, call = {}) =>
       allPages(async (pageToken) => {
@@ -176,7 +229,11 @@ export function createOrderClient(options: ClientOptions): OrderClient {
       async function* run(): AsyncGenerator<WatchItem, void, undefined> {
         for (;;) {
           try {
-            const request = { orderId: watchOptions.orderId ?? "", userId: watchOptions.userId ?? "", sinceRevision: lastRevision };
+            const request = {
+              orderId: watchOptions.orderId ?? "",
+              userId: watchOptions.userId ?? "",
+              sinceRevision: lastRevision,
+            };
             const stream = transport.serverStream((md, opts) => grpc.watchOrders(request, md, opts), {
               ...(signal ? { signal } : {}),
               ...(watchOptions.requestId ? { requestId: watchOptions.requestId } : {}),

@@ -1,5 +1,6 @@
 // The gRPC service config a client channel uses: round-robin over every address it was given, and retries only for
 // methods the contract marks IDEMPOTENT or NO_SIDE_EFFECTS (read from the descriptor set, never hand-listed).
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { registry } from "@orderly/proto/descriptors";
 
 /** Retry settings for safe methods. */
@@ -17,7 +18,9 @@ export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, initialBackoffMs: 1
 export function serviceConfigFor(serviceName: string, retry: RetryOptions | false): string {
   const service = registry.getService(serviceName);
   if (!service) throw new Error(`${serviceName} is not in the descriptor set`);
-  const safe = service.methods.filter((method) => method.idempotency !== 0).map((m) => ({ service: serviceName, method: m.name }));
+  const safe = service.methods
+    .filter((method) => method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN)
+    .map((m) => ({ service: serviceName, method: m.name }));
   const methodConfig =
     retry && safe.length > 0
       ? [

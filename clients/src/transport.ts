@@ -1,6 +1,6 @@
 // What every Orderly client shares: the channel (one or several addresses, round-robin, safe retries), the bearer
 // token on each call, the x-request-id, and the deadline and cancellation of each call, merged with those of the
-// call being served when the client is used inside an Orderly handler (see call-scope.ts).
+// call being served when the client is used inside an Orderly handler (see @orderly/common's call-scope.ts).
 import {
   credentials as grpcCredentials,
   Metadata,
@@ -11,8 +11,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { currentCallScope, earliestDeadline } from "./call-scope.js";
-import { OrderlyError } from "./orderly-error.js";
+import { Code, currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
 import { DEFAULT_RETRY, serviceConfigFor, type RetryOptions } from "./service-config.js";
 
 /** How to reach and authenticate to an Orderly service. */
@@ -41,7 +40,9 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Absolute deadline; the earlier of this and deadlineMs wins. */
   deadline?: Date;
-  /** Sent as x-request-id, so the server's log line can be found. */
+  /**
+   * Sent as x-request-id, so the server's log line can be found. Only for tracing: it never makes a call idempotent.
+   */
   requestId?: string;
 }
 
@@ -49,7 +50,8 @@ export interface CallOptions {
 export function targetOf(address: string | readonly string[]): string {
   const list = typeof address === "string" ? [address] : [...address];
   if (list.length === 0) throw new Error("at least one address is needed");
-  if (list.length === 1) return list[0]!;
+  const [only] = list;
+  if (list.length === 1 && only !== undefined) return only;
   return `ipv4:${list.join(",")}`;
 }
 
@@ -73,16 +75,20 @@ export class Transport<C extends Client> {
 
   /** Makes a unary call: `invoke` starts it with the prepared metadata and options. */
   async unary<Res>(
-    invoke: (metadata: Metadata, options: GrpcCallOptions, callback: (error: ServiceError | null, response: Res) => void) => { cancel(): void },
+    invoke: (
+      metadata: Metadata,
+      options: GrpcCallOptions,
+      callback: (error: ServiceError | null, response: Res) => void,
+    ) => { cancel(): void },
     call: CallOptions = {},
   ): Promise<Res> {
-    const { metadata, grpcOptions, signal } = await this.prepare(call, true);
-    signal?.throwIfAborted();
+    const { metadata, grpcOptions, signal } = await this.prepared(call, true);
+    if (signal?.aborted) throw stoppedBy(signal);
     return new Promise<Res>((resolve, reject) => {
       const onAbort = () => running.cancel();
       const running = invoke(metadata, grpcOptions, (error, response) => {
         signal?.removeEventListener("abort", onAbort);
-        if (error) reject(OrderlyError.from(error));
+        if (error) reject(signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error));
         else resolve(response);
       });
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -96,8 +102,8 @@ export class Transport<C extends Client> {
     invoke: (metadata: Metadata, options: GrpcCallOptions) => ClientReadableStream<Res>,
     call: CallOptions = {},
   ): AsyncGenerator<Res, void, undefined> {
-    const { metadata, grpcOptions, signal } = await this.prepare(call, false);
-    signal?.throwIfAborted();
+    const { metadata, grpcOptions, signal } = await this.prepared(call, false);
+    if (signal?.aborted) throw stoppedBy(signal);
     const stream = invoke(metadata, grpcOptions);
     const onAbort = () => stream.cancel();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -107,7 +113,7 @@ export class Transport<C extends Client> {
       finished = true;
     } catch (error) {
       finished = true;
-      throw OrderlyError.from(error);
+      throw signal?.aborted ? stoppedBy(signal, error) : OrderlyError.from(error);
     } finally {
       signal?.removeEventListener("abort", onAbort);
       if (!finished) stream.cancel();
@@ -119,10 +125,20 @@ export class Transport<C extends Client> {
     this.client.close();
   }
 
+  // A failing token provider is the caller's code, not the call: it still surfaces as an OrderlyError (with the cause).
+  private prepared(call: CallOptions, applyDefault: boolean) {
+    return this.prepare(call, applyDefault).catch((error: unknown) => {
+      throw OrderlyError.from(error);
+    });
+  }
+
   private async prepare(call: CallOptions, applyDefault: boolean) {
     const scope = currentCallScope();
     const now = Date.now();
-    const own = earliestDeadline(call.deadline, call.deadlineMs === undefined ? undefined : new Date(now + call.deadlineMs));
+    const own = earliestDeadline(
+      call.deadline,
+      call.deadlineMs === undefined ? undefined : new Date(now + call.deadlineMs),
+    );
     const deadline = earliestDeadline(
       own ?? (applyDefault ? new Date(now + this.defaultDeadlineMs) : undefined),
       scope?.deadline,
@@ -138,9 +154,30 @@ export class Transport<C extends Client> {
   }
 }
 
+/** A message field the contract always sets in a successful response; a response without it is a server fault. */
+export function present<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new OrderlyError(Code.INTERNAL, `the server's response has no ${field}`);
+  return value;
+}
+
+/**
+ * The error of a call its signal stopped (before it started or while it ran): DEADLINE_EXCEEDED when the signal timed
+ * out (AbortSignal.timeout), CANCELLED otherwise, so a caller only ever sees OrderlyError.
+ */
+function stoppedBy(signal: AbortSignal, cause: unknown = signal.reason): OrderlyError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof OrderlyError) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new OrderlyError(Code.DEADLINE_EXCEEDED, "the call's signal timed out", {}, undefined, { cause });
+  }
+  return new OrderlyError(Code.CANCELLED, "the call was cancelled by its signal", {}, undefined, { cause });
+}
+
 /** Every item of a paged List method (AIP-158): fetches page after page, as the loop asks for more, until the
  * server's next_page_token is empty. */
-export async function* allPages<T>(fetchPage: (pageToken: string) => Promise<{ items: readonly T[]; nextPageToken: string }>): AsyncGenerator<T> {
+export async function* allPages<T>(
+  fetchPage: (pageToken: string) => Promise<{ items: readonly T[]; nextPageToken: string }>,
+): AsyncGenerator<T> {
   let pageToken = "";
   do {
     const page = await fetchPage(pageToken);

@@ -4,9 +4,7 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserServiceService, type UserServiceServer } from "@orderly/proto/orderly/user/v1/user_service";
-import { runInCallScope } from "./call-scope.js";
-import { OrderlyError, Code } from "./orderly-error.js";
-import { encodeStatus } from "./rich-status.js";
+import { Code, encodeStatus, OrderlyError, runInCallScope } from "@orderly/common";
 import { createUserClient } from "./user-client.js";
 
 type Calls = { method: string; authorization: unknown; deadline: number; requestId: unknown }[];
@@ -14,7 +12,13 @@ type Calls = { method: string; authorization: unknown; deadline: number; request
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((s) => s.forceShutdown()));
 
-async function serve(name: string, behaviour: Partial<Record<keyof UserServiceServer, (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => void>>, calls: Calls = []) {
+async function serve(
+  name: string,
+  behaviour: Partial<
+    Record<keyof UserServiceServer, (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void>
+  >,
+  calls: Calls = [],
+) {
   const server = new Server();
   const record = (method: string, call: ServerUnaryCall<unknown, unknown>) =>
     calls.push({
@@ -25,7 +29,7 @@ async function serve(name: string, behaviour: Partial<Record<keyof UserServiceSe
     });
   const impl: Record<string, unknown> = {};
   for (const key of Object.keys(UserServiceService)) {
-    impl[key] = (call: ServerUnaryCall<any, any>, cb: sendUnaryData<any>) => {
+    impl[key] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
       record(key, call);
       const handler = behaviour[key as keyof UserServiceServer];
       if (handler) handler(call, cb);
@@ -45,7 +49,9 @@ const unavailable = (cb: sendUnaryData<unknown>) => cb({ code: status.UNAVAILABL
 describe("retries", () => {
   it("retries a NO_SIDE_EFFECTS method on UNAVAILABLE", async () => {
     let attempts = 0;
-    const { address } = await serve("s", { getUser: (_c, cb) => (++attempts < 3 ? unavailable(cb) : cb(null, { user: { id: "usr_ok" } })) });
+    const { address } = await serve("s", {
+      getUser: (_c, cb) => (++attempts < 3 ? unavailable(cb) : cb(null, { user: { id: "usr_ok" } })),
+    });
     const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
     expect((await users.get("x")).id).toBe("usr_ok");
     expect(attempts).toBe(3);
@@ -54,7 +60,12 @@ describe("retries", () => {
 
   it("never retries a method the contract does not mark idempotent (CreateUser)", async () => {
     let attempts = 0;
-    const { address } = await serve("s", { createUser: (_c, cb) => (attempts++, unavailable(cb)) });
+    const { address } = await serve("s", {
+      createUser: (_c, cb) => {
+        attempts++;
+        unavailable(cb);
+      },
+    });
     const users = createUserClient({ address, retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 } });
     const error = await users.create({ email: "a@b.co" }).catch((e: unknown) => e as OrderlyError);
     expect((error as OrderlyError).code).toBe(Code.UNAVAILABLE);
@@ -88,7 +99,10 @@ describe("per-call metadata and deadlines", () => {
   });
 
   it("inherits the remaining deadline and the cancellation of the call scope it runs in", async () => {
-    const { address, calls } = await serve("s", { getUser: () => {} /* never answers */, batchGetUsers: (_c, cb) => cb(null, { users: [] }) });
+    const { address, calls } = await serve("s", {
+      getUser: () => {} /* never answers */,
+      batchGetUsers: (_c, cb) => cb(null, { users: [] }),
+    });
     const users = createUserClient({ address, defaultDeadlineMs: 30_000 });
     const incoming = new AbortController();
     const deadline = new Date(Date.now() + 2_000);
@@ -106,6 +120,65 @@ describe("per-call metadata and deadlines", () => {
   });
 });
 
+describe("a call stopped by its own signal fails with OrderlyError", () => {
+  it("an already-aborted signal: CANCELLED, and nothing is sent", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address });
+    const controller = new AbortController();
+    controller.abort();
+    const error = await users.get("a", { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.CANCELLED);
+    const streamed = await (async () => {
+      for await (const _ of users.stream({}, { signal: controller.signal })) return "got a message";
+      return "no error";
+    })().catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(OrderlyError);
+    expect((streamed as OrderlyError).code).toBe(Code.CANCELLED);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
+  it("an AbortSignal.timeout that has already fired: DEADLINE_EXCEEDED", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address });
+    const signal = AbortSignal.timeout(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const error = await users.get("a", { signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
+  it("an AbortSignal.timeout that fires during the call: DEADLINE_EXCEEDED", async () => {
+    const { address } = await serve("s", { getUser: () => {} /* never answers */ });
+    const users = createUserClient({ address, defaultDeadlineMs: 30_000 });
+    const started = Date.now();
+    const error = await users.get("a", { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    users.close();
+  });
+
+  it("a token provider that fails: OrderlyError with the provider's error as cause, and nothing is sent", async () => {
+    const { address, calls } = await serve("s", {});
+    const broken = new Error("identity provider down");
+    const users = createUserClient({ address, tokenProvider: () => Promise.reject(broken) });
+    const error = await users.get("a").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderlyError);
+    expect((error as OrderlyError).cause).toBe(broken);
+    expect(calls).toHaveLength(0);
+    users.close();
+  });
+
+  it("OrderlyError.from maps a bare TimeoutError to DEADLINE_EXCEEDED and an AbortError to CANCELLED", () => {
+    expect(OrderlyError.from(new DOMException("timed out", "TimeoutError")).code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(OrderlyError.from(new DOMException("aborted", "AbortError")).code).toBe(Code.CANCELLED);
+  });
+});
+
 describe("errors and load balancing", () => {
   it("decodes google.rpc.Status details into a typed OrderlyError", async () => {
     const metadata = new (await import("@grpc/grpc-js")).Metadata();
@@ -117,7 +190,9 @@ describe("errors and load balancing", () => {
         retryInfo: { retryDelayMs: 1500 },
       }),
     );
-    const { address } = await serve("s", { createUser: (_c, cb) => cb({ code: status.INVALID_ARGUMENT, details: "bad", metadata }) });
+    const { address } = await serve("s", {
+      createUser: (_c, cb) => cb({ code: status.INVALID_ARGUMENT, details: "bad", metadata }),
+    });
     const users = createUserClient({ address });
     const error = (await users.create({ email: "x" }).catch((e: unknown) => e)) as OrderlyError;
     expect(error).toBeInstanceOf(OrderlyError);
@@ -130,7 +205,10 @@ describe("errors and load balancing", () => {
   it("spreads calls over several addresses and carries on when one dies", async () => {
     const a = await serve("A", {});
     const b = await serve("B", {});
-    const users = createUserClient({ address: [a.address, b.address], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 } });
+    const users = createUserClient({
+      address: [a.address, b.address],
+      retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add((await users.get("x")).id);
     expect(seen).toEqual(new Set(["A", "B"]));

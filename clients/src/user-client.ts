@@ -6,10 +6,11 @@ import {
   type BatchGetUsersResponse,
   type CreateUserResponse,
   type GetUserResponse,
+  type ListUsersResponse,
   type UpdateUserResponse,
   type UserFilter,
 } from "@orderly/proto/orderly/user/v1/user_service";
-import { allPages, Transport, type CallOptions, type ClientOptions } from "./transport.js";
+import { allPages, present, Transport, type CallOptions, type ClientOptions } from "./transport.js";
 
 export type { User, Profile, UserFilter };
 
@@ -35,7 +36,10 @@ export interface UserClient {
   /** BatchGetUsers: the users in the order of ids. */
   batchGet(ids: readonly string[], options?: CallOptions): Promise<User[]>;
   /** ListUsers: one page. */
-  list(request?: { pageSize?: number; pageToken?: string; filter?: Partial<UserFilter> }, options?: CallOptions): Promise<UserPage>;
+  list(
+    request?: { pageSize?: number; pageToken?: string; filter?: Partial<UserFilter> },
+    options?: CallOptions,
+  ): Promise<UserPage>;
   /** Every user matching the filter, fetching page after page as the loop asks for more. */
   listAll(filter?: Partial<UserFilter>, options?: CallOptions & { pageSize?: number }): AsyncIterable<User>;
   /** StreamUsers: every matching user over one server stream; breaking out of the loop cancels it. */
@@ -57,30 +61,42 @@ export function createUserClient(options: ClientOptions): UserClient {
   const transport = new Transport(GeneratedUserClient, "orderly.user.v1.UserService", options);
   const grpc = transport.client;
   const filterOf = (filter?: Partial<UserFilter>): UserFilter => ({ emailContains: filter?.emailContains ?? "" });
-  const list: UserClient["list"] = (request = {}, call) =>
-    transport.unary<UserPage>(
-      (md, opts, cb) =>
-        grpc.listUsers(
-          { pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? "", filter: filterOf(request.filter) },
-          md,
-          opts,
-          (error, response) => cb(error, response && { users: response.users, nextPageToken: response.nextPageToken }),
-        ),
+  const list: UserClient["list"] = async (request = {}, call) => {
+    const query = {
+      pageSize: request.pageSize ?? 0,
+      pageToken: request.pageToken ?? "",
+      filter: filterOf(request.filter),
+    };
+    const response = await transport.unary<ListUsersResponse>(
+      (md, opts, cb) => grpc.listUsers(query, md, opts, cb),
       call,
     );
+    return { users: response.users, nextPageToken: response.nextPageToken };
+  };
 
   return {
     async create(user, call) {
-      const request = { user: User.fromPartial({ email: user.email, profile: Profile.fromPartial(user.profile ?? {}) }) };
-      const response = await transport.unary<CreateUserResponse>((md, opts, cb) => grpc.createUser(request, md, opts, cb), call);
-      return response.user!;
+      const request = {
+        user: User.fromPartial({ email: user.email, profile: Profile.fromPartial(user.profile ?? {}) }),
+      };
+      const response = await transport.unary<CreateUserResponse>(
+        (md, opts, cb) => grpc.createUser(request, md, opts, cb),
+        call,
+      );
+      return present(response.user, "user");
     },
     async get(id, call) {
-      const response = await transport.unary<GetUserResponse>((md, opts, cb) => grpc.getUser({ id }, md, opts, cb), call);
-      return response.user!;
+      const response = await transport.unary<GetUserResponse>(
+        (md, opts, cb) => grpc.getUser({ id }, md, opts, cb),
+        call,
+      );
+      return present(response.user, "user");
     },
     async batchGet(ids, call) {
-      const response = await transport.unary<BatchGetUsersResponse>((md, opts, cb) => grpc.batchGetUsers({ ids: [...ids] }, md, opts, cb), call);
+      const response = await transport.unary<BatchGetUsersResponse>(
+        (md, opts, cb) => grpc.batchGetUsers({ ids: [...ids] }, md, opts, cb),
+        call,
+      );
       return response.users;
     },
     list,
@@ -94,17 +110,24 @@ export function createUserClient(options: ClientOptions): UserClient {
         (md, opts) => grpc.streamUsers({ filter: filterOf(filter) }, md, opts),
         call,
       )) {
-        yield message.user!;
+        yield present(message.user, "user");
       }
     },
     async update(user, updateMask, call = {}) {
       const request = {
-        user: User.fromPartial({ id: user.id, email: user.email ?? "", profile: Profile.fromPartial(user.profile ?? {}) }),
+        user: User.fromPartial({
+          id: user.id,
+          email: user.email ?? "",
+          profile: Profile.fromPartial(user.profile ?? {}),
+        }),
         updateMask: [...updateMask],
         etag: call.etag ?? "",
       };
-      const response = await transport.unary<UpdateUserResponse>((md, opts, cb) => grpc.updateUser(request, md, opts, cb), call);
-      return response.user!;
+      const response = await transport.unary<UpdateUserResponse>(
+        (md, opts, cb) => grpc.updateUser(request, md, opts, cb),
+        call,
+      );
+      return present(response.user, "user");
     },
     async delete(id, call = {}) {
       await transport.unary((md, opts, cb) => grpc.deleteUser({ id, etag: call.etag ?? "" }, md, opts, cb), call);

@@ -29,8 +29,15 @@ export interface ServiceProcess {
 export async function testAuthEnv(): Promise<Record<string, string>> {
   const key = TEST_AUTH.key as { kind: "secret"; secret: string };
   const tokenFile = join(mkdtempSync(join(tmpdir(), "orderly-svc-token-")), "svc-orders.token");
-  writeFileSync(tokenFile, await testToken("svc-orders", ["service"], { expiresInSeconds: 24 * 3600 }), { mode: 0o600 });
-  return { JWT_SECRET: key.secret, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience, SERVICE_TOKEN_FILE: tokenFile };
+  writeFileSync(tokenFile, await testToken("svc-orders", ["service"], { expiresInSeconds: 24 * 3600 }), {
+    mode: 0o600,
+  });
+  return {
+    JWT_SECRET: key.secret,
+    JWT_ISSUER: TEST_AUTH.issuer,
+    JWT_AUDIENCE: TEST_AUTH.audience,
+    SERVICE_TOKEN_FILE: tokenFile,
+  };
 }
 
 /** A fresh data directory. */
@@ -47,7 +54,10 @@ export async function startServiceProcess(
   env: Record<string, string>,
   options: { args?: readonly string[]; listening?: number } = {},
 ): Promise<ServiceProcess> {
-  const args = [...(entry.endsWith(".mjs") ? ["--enable-source-maps", entry] : ["--import", "tsx", entry]), ...(options.args ?? [])];
+  const args = [
+    ...(entry.endsWith(".mjs") ? ["--enable-source-maps", entry] : ["--import", "tsx", entry]),
+    ...(options.args ?? []),
+  ];
   let listening = options.listening ?? 1;
   const child = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
@@ -56,10 +66,10 @@ export async function startServiceProcess(
   const logs: Record<string, unknown>[] = [];
   const stdoutLines: string[] = [];
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start in 20 s: ${stderr}`)), 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       stdoutLines.push(line);
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;

@@ -9,7 +9,11 @@ import { select, type Next } from "./interceptor.js";
 import { createTokenVerifier } from "./token-verifier.js";
 
 const SECRET = "auth-test-secret-long-enough-for-hs256!!";
-const verifier = createTokenVerifier({ issuer: "orderly-dev", audience: "orderly", key: { kind: "secret", secret: SECRET } });
+const verifier = createTokenVerifier({
+  issuer: "orderly-dev",
+  audience: "orderly",
+  key: { kind: "secret", secret: SECRET },
+});
 
 function mint(claims: { sub?: string; roles?: string[] }): Promise<string> {
   return new SignJWT(claims)
@@ -99,7 +103,10 @@ describe("authInterceptor", () => {
 
   it("denies a valid token without the permission, naming the permission", async () => {
     const { next, call } = harness();
-    const ctx = context([`Bearer ${await mint({ sub: "usr_1", roles: ["user"] })}`], method({ permission: "orders:update" }));
+    const ctx = context(
+      [`Bearer ${await mint({ sub: "usr_1", roles: ["user"] })}`],
+      method({ permission: "orders:update" }),
+    );
     const error = await rejection(call({}, ctx));
     expect([error.kind, error.reason]).toEqual(["permission_denied", "PERMISSION_DENIED"]);
     expect(error.message).toContain("orders:update");

@@ -5,7 +5,7 @@ import type { MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import type { Interceptor } from "./interceptor.js";
 import { reachOf } from "./permissions.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 /** The method matcher for auth: every method the contract does not declare public. */
 export const authRequired = (method: MethodInfo): boolean => !method.isPublic;
@@ -21,9 +21,14 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
     const permission = ctx.method.permission;
     const reach = reachOf(roles, permission);
     if (reach === undefined) {
-      throw new DomainError("permission_denied", "PERMISSION_DENIED", `the caller lacks the permission "${permission}"`, {
-        metadata: { permission },
-      });
+      throw new DomainError(
+        "permission_denied",
+        "PERMISSION_DENIED",
+        `the caller lacks the permission "${permission}"`,
+        {
+          metadata: { permission },
+        },
+      );
     }
     ctx.caller = { subject, roles, access: { subject, ownOnly: reach === "own" } };
     return next(request, ctx);
@@ -33,13 +38,21 @@ export function authInterceptor(verifier: TokenVerifier): Interceptor {
 // Messages describe the header's shape, never its content: the value is a credential.
 function bearerToken(values: readonly (string | Buffer)[]): string {
   if (values.length === 0) {
-    throw new DomainError("unauthenticated", "TOKEN_MISSING", 'this method needs an "authorization: Bearer <token>" header');
+    throw new DomainError(
+      "unauthenticated",
+      "TOKEN_MISSING",
+      'this method needs an "authorization: Bearer <token>" header',
+    );
   }
   const [value] = values;
   // More than one credential is ambiguous; picking one would let a proxy and the server disagree about the caller.
   const match = values.length === 1 && typeof value === "string" ? BEARER.exec(value) : null;
   if (!match?.[1]) {
-    throw new DomainError("unauthenticated", "TOKEN_INVALID", 'the authorization header must be exactly one "Bearer <token>"');
+    throw new DomainError(
+      "unauthenticated",
+      "TOKEN_INVALID",
+      'the authorization header must be exactly one "Bearer <token>"',
+    );
   }
   return match[1];
 }

@@ -13,7 +13,7 @@ export interface DeadlineOptions {
   maxMs: number;
 }
 
-/** The limits shared/DOMAIN.md names: 10 s by default, 60 s at most. */
+/** The limits of docs/product.md#deadlines: 10 s by default, 60 s at most. */
 export const DEFAULT_DEADLINES: DeadlineOptions = { defaultMs: 10_000, maxMs: 60_000 };
 
 /** The error a call gets when its deadline passes. */

@@ -32,12 +32,17 @@ describe("mintDevToken", () => {
   it("lets explicit options win over the env and refuses a dev secret in production", async () => {
     const production = { NODE_ENV: "production" };
     await expect(mintDevToken({ subject: "u", roles: [] }, production)).rejects.toThrow(/production/);
-    const token = await mintDevToken({ subject: "u", roles: [], secret: DEV_JWT_SECRET, issuer: "i", audience: "a" }, production);
+    const token = await mintDevToken(
+      { subject: "u", roles: [], secret: DEV_JWT_SECRET, issuer: "i", audience: "a" },
+      production,
+    );
     expect(decodeJwt(token)).toMatchObject({ iss: "i", aud: "a" });
   });
 
   it("refuses to sign when the server verifies with public keys", async () => {
-    await expect(mintDevToken({ subject: "u", roles: [] }, { JWT_JWKS_FILE: "/keys/jwks.json" })).rejects.toThrow(/public keys/);
+    await expect(mintDevToken({ subject: "u", roles: [] }, { JWT_JWKS_FILE: "/keys/jwks.json" })).rejects.toThrow(
+      /public keys/,
+    );
   });
 
   it("rejects a missing subject and a non-positive ttl", async () => {
@@ -49,7 +54,9 @@ describe("mintDevToken", () => {
 describe("dev-token CLI", () => {
   it("defaults to dev-admin with the admin role and parses --sub, --roles and --ttl", async () => {
     expect(decodeJwt(await devTokenFromArgs([], {}))).toMatchObject({ sub: "dev-admin", roles: ["admin"] });
-    const claims = decodeJwt(await devTokenFromArgs(["--sub", "usr_9", "--roles", "user, support", "--ttl", "120"], {}));
+    const claims = decodeJwt(
+      await devTokenFromArgs(["--sub", "usr_9", "--roles", "user, support", "--ttl", "120"], {}),
+    );
     expect(claims).toMatchObject({ sub: "usr_9", roles: ["user", "support"] });
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(120);
     await expect(devTokenFromArgs(["--ttl", "soon"], {})).rejects.toThrow(/ttl/);

@@ -51,7 +51,10 @@ export async function devTokenFromArgs(
     strict: true,
     allowPositionals: false,
   });
-  const roles = values.roles.split(",").map((role) => role.trim()).filter(Boolean);
+  const roles = values.roles
+    .split(",")
+    .map((role) => role.trim())
+    .filter(Boolean);
   const ttlSeconds = /^\d+$/.test(values.ttl) ? Number(values.ttl) : Number.NaN;
   return mintDevToken({ subject: values.sub, roles, ttlSeconds }, env);
 }
@@ -63,7 +66,9 @@ async function signingDefaults(options: DevTokenOptions, env: Readonly<Record<st
   }
   const config = authConfigFromEnv(env);
   if (options.secret === undefined && config.key.kind !== "secret") {
-    throw new Error("the server is configured to verify with public keys; a dev token can only be signed with JWT_SECRET");
+    throw new Error(
+      "the server is configured to verify with public keys; a dev token can only be signed with JWT_SECRET",
+    );
   }
   return {
     secret: options.secret ?? (config.key.kind === "secret" ? config.key.secret : ""),

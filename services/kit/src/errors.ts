@@ -1,8 +1,7 @@
 // The one place domain failures become gRPC statuses. Every error leaving a handler passes through errorInterceptor:
 // a DomainError keeps its reason and details under the matching code; an OrderlyError passes as it is; anything else
 // is INTERNAL with a generic message, and its stack goes to the log only.
-import { Code, OrderlyError } from "@orderly/clients";
-import { ERROR_DOMAIN, type ErrorDetails } from "@orderly/clients/rich-status";
+import { Code, ERROR_DOMAIN, OrderlyError, type ErrorDetails } from "@orderly/common";
 import { DomainError, type ErrorKind } from "./domain/errors.js";
 import type { Interceptor } from "./interceptor.js";
 
@@ -68,10 +67,16 @@ export function toOrderlyError(error: unknown, log: (error: unknown) => void): O
 function withErrorInfo(error: OrderlyError): OrderlyError {
   if (error.details.errorInfo) return error;
   const reason = error.codeName;
-  return new OrderlyError(error.code, error.message, {
-    ...error.details,
-    errorInfo: { reason, domain: ERROR_DOMAIN, metadata: {} },
-  }, undefined, { cause: error });
+  return new OrderlyError(
+    error.code,
+    error.message,
+    {
+      ...error.details,
+      errorInfo: { reason, domain: ERROR_DOMAIN, metadata: {} },
+    },
+    undefined,
+    { cause: error },
+  );
 }
 
 /** Turns every failure of the calls it wraps into an OrderlyError (see toOrderlyError). */

@@ -1,15 +1,24 @@
 // @orderly/kit: the server kit shared by every Orderly service. Public API first.
 export { createOrderlyServer, orderlyInterceptors, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
-export { runServiceProcess, type ServiceProcess } from "./main.js";
-export { bindService, Encoded, withPreEncoding, type StreamItem, type ServiceHandlers, type HandlerOf, type GeneratedService } from "./service.js";
+export { runServiceProcess, type ServiceProcess } from "./service-process.js";
+export {
+  bindService,
+  Encoded,
+  withPreEncoding,
+  type StreamItem,
+  type ServiceHandlers,
+  type HandlerOf,
+  type GeneratedService,
+} from "./service.js";
 export type { CallContext, HandlerContext, Caller, MethodInfo, MethodKind } from "./context.js";
 export { compose, select, type Interceptor, type Next } from "./interceptor.js";
 export { authInterceptor, authRequired } from "./auth.js";
-export { createTokenVerifier, authConfigFromEnv, type TokenVerifier, type AuthConfig } from "./token-verifier.js";
+export { createTokenVerifier, authConfigFromEnv, type AuthConfig } from "./token-verifier.js";
+export type { TokenVerifier, VerifiedToken } from "./token.js";
 export { reachOf } from "./permissions.js";
 export { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
 export { errorInterceptor, toOrderlyError, fromDomainError, codeOf } from "./errors.js";
-export { loggingInterceptor, createLogger } from "./logging.js";
+export { loggingInterceptor, createLogger, type Logger } from "./logging.js";
 export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export { pageSizeOf, createPageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageTokens } from "./paging.js";
 export { methodsOf } from "./method-policy.js";

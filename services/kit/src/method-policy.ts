@@ -14,7 +14,6 @@ export function methodsOf(serviceName: string): Map<string, MethodInfo> {
   return new Map(service.methods.map((method) => [pathOf(method), infoOf(method)]));
 }
 
-
 function pathOf(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }

@@ -47,8 +47,16 @@ describe("page tokens", () => {
   it("rejects tampered, foreign and malformed tokens", () => {
     const token = tokens.encode("usr_01", filter);
     const [payload, signature] = token.split(".") as [string, string];
-    const forged = Buffer.from(JSON.stringify({ c: "usr_99", f: JSON.parse(Buffer.from(payload, "base64url").toString()).f })).toString("base64url");
-    for (const bad of [`${forged}.${signature}`, createPageTokens("other").encode("usr_01", filter), "garbage", "a.b.c", "."]) {
+    const forged = Buffer.from(
+      JSON.stringify({ c: "usr_99", f: (JSON.parse(Buffer.from(payload, "base64url").toString()) as { f: string }).f }),
+    ).toString("base64url");
+    for (const bad of [
+      `${forged}.${signature}`,
+      createPageTokens("other").encode("usr_01", filter),
+      "garbage",
+      "a.b.c",
+      ".",
+    ]) {
       expect(reasonOf(() => tokens.decode(bad, filter))).toBe("invalid_argument/INVALID_PAGE_TOKEN/page_token");
     }
   });
@@ -57,10 +65,16 @@ describe("page tokens", () => {
 describe("the page token secret", () => {
   it("falls back to the development secret outside production only", () => {
     expect(pageTokenSecretFromEnv({})).toBe(DEV_PAGE_TOKEN_SECRET);
-    expect(pageTokenSecretFromEnv({ PAGE_TOKEN_SECRET: "short-is-fine-in-development" })).toBe("short-is-fine-in-development");
+    expect(pageTokenSecretFromEnv({ PAGE_TOKEN_SECRET: "short-is-fine-in-development" })).toBe(
+      "short-is-fine-in-development",
+    );
     expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production" })).toThrow(/PAGE_TOKEN_SECRET is not set/);
-    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: DEV_PAGE_TOKEN_SECRET })).toThrow(/refused/);
-    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: "too-short" })).toThrow(/32 bytes/);
+    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: DEV_PAGE_TOKEN_SECRET })).toThrow(
+      /refused/,
+    );
+    expect(() => pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: "too-short" })).toThrow(
+      /32 bytes/,
+    );
     const strong = "x".repeat(32);
     expect(pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: strong })).toBe(strong);
   });

@@ -21,7 +21,9 @@ export function pageTokenSecretFromEnv(env: Readonly<Record<string, string | und
   const secret = env.PAGE_TOKEN_SECRET?.trim() || undefined;
   if (env.NODE_ENV !== "production") return secret ?? DEV_PAGE_TOKEN_SECRET;
   if (secret === undefined || secret === DEV_PAGE_TOKEN_SECRET) {
-    throw new Error("NODE_ENV=production but PAGE_TOKEN_SECRET is not set (the development secret is refused in production)");
+    throw new Error(
+      "NODE_ENV=production but PAGE_TOKEN_SECRET is not set (the development secret is refused in production)",
+    );
   }
   if (Buffer.byteLength(secret) < MIN_PRODUCTION_SECRET_BYTES) {
     throw new Error(`PAGE_TOKEN_SECRET must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes in production`);
@@ -49,7 +51,11 @@ export interface PageTokens {
 /** Page tokens signed with secret. */
 export function createPageTokens(secret: string = pageTokenSecretFromEnv()): PageTokens {
   const sign = (payload: string) => createHmac("sha256", secret).update(payload).digest();
-  const filterKey = (filter: unknown) => createHmac("sha256", secret).update(JSON.stringify(filter ?? {})).digest("base64url").slice(0, 16);
+  const filterKey = (filter: unknown) =>
+    createHmac("sha256", secret)
+      .update(JSON.stringify(filter ?? {}))
+      .digest("base64url")
+      .slice(0, 16);
   const encode = (cursor: string, filter: unknown): string => {
     const payload = Buffer.from(JSON.stringify({ c: cursor, f: filterKey(filter) })).toString("base64url");
     return `${payload}.${sign(payload).toString("base64url")}`;
@@ -63,7 +69,10 @@ export function createPageTokens(secret: string = pageTokenSecretFromEnv()): Pag
       const given = Buffer.from(signature ?? "", "base64url");
       const expected = payload ? sign(payload) : Buffer.alloc(0);
       if (!payload || extra !== undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw invalidArgument([{ field: "page_token", description: "is not a page token this service issued" }], "INVALID_PAGE_TOKEN");
+        throw invalidArgument(
+          [{ field: "page_token", description: "is not a page token this service issued" }],
+          "INVALID_PAGE_TOKEN",
+        );
       }
       const parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { c: string; f: string };
       if (parsed.f !== filterKey(filter)) {

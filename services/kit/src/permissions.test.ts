@@ -57,7 +57,7 @@ describe("reachOf", () => {
     expect(reachOf(["admin"], ":read")).toBeUndefined();
   });
 
-  it("matches the role table in DOMAIN.md", () => {
+  it("matches the role table in docs/product.md#who-may-do-what", () => {
     expect(ROLE_PERMISSIONS).toEqual({
       admin: ["users:*", "orders:*"],
       support: ["users:read", "orders:read", "orders:update", "orders:cancel"],

@@ -1,4 +1,4 @@
-// Who may do what, from DOMAIN.md ("Who may do what"), as one table. Methods name the permission they need in the
+// Who may do what (docs/product.md#who-may-do-what), as one table. Methods name the permission they need in the
 // contract; this file only answers how far a caller's roles reach for it. Nothing here knows about tokens or gRPC.
 
 /**

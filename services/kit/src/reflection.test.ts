@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { descriptorSet, descriptorSetBytes } from "@orderly/proto/descriptors";
 import * as v1 from "@orderly/proto/grpc/reflection/v1/reflection";
 import * as v1alpha from "@orderly/proto/grpc/reflection/v1alpha/reflection";
-import { GetUserResponse, UserServiceService, type UserServiceServer } from "@orderly/proto/orderly/user/v1/user_service";
+import {
+  GetUserResponse,
+  UserServiceService,
+  type UserServiceServer,
+} from "@orderly/proto/orderly/user/v1/user_service";
 import { addReflection } from "./reflection.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -37,7 +41,9 @@ beforeAll(async () => {
   };
   server.addService(UserServiceService, impl);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   address = `127.0.0.1:${port}`;
 });
@@ -94,7 +100,10 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
     const stream = new Stream(version);
     const r = await stream.ask({ $case: "listServices", value: "*" }, "api.example:443");
     expect(r.validHost).toBe("api.example:443");
-    expect(r.originalRequest).toEqual({ host: "api.example:443", messageRequest: { $case: "listServices", value: "*" } });
+    expect(r.originalRequest).toEqual({
+      host: "api.example:443",
+      messageRequest: { $case: "listServices", value: "*" },
+    });
     expect(r.messageResponse).toEqual({
       $case: "listServicesResponse",
       value: {
@@ -137,7 +146,9 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
     const profile = user.messageType.find((m) => m.name === "Profile")!;
     const entry = profile.nestedType.find((m) => m.name === "PreferencesEntry");
     expect(entry?.options?.mapEntry).toBe(true);
-    expect(profile.field.find((f) => f.name === "preferences")?.typeName).toBe(".orderly.user.v1.Profile.PreferencesEntry");
+    expect(profile.field.find((f) => f.name === "preferences")?.typeName).toBe(
+      ".orderly.user.v1.Profile.PreferencesEntry",
+    );
     await stream.close();
   });
 
@@ -148,7 +159,9 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
     expect((await first(symbol("orderly.user.v1.Profile.PreferencesEntry")))[0]).toBe("orderly/user/v1/user.proto");
     expect((await first(symbol(".orderly.user.v1.User")))[0]).toBe("orderly/user/v1/user.proto");
     expect((await first(symbol("orderly.user.v1.User.email")))[0]).toBe("orderly/user/v1/user.proto");
-    expect(await first(symbol("google.protobuf.FieldDescriptorProto.Type"))).toEqual(["google/protobuf/descriptor.proto"]);
+    expect(await first(symbol("google.protobuf.FieldDescriptorProto.Type"))).toEqual([
+      "google/protobuf/descriptor.proto",
+    ]);
     expect(await first(symbol("orderly.auth.v1.policy"))).toEqual([
       "orderly/auth/v1/auth.proto",
       "google/protobuf/descriptor.proto",
@@ -164,7 +177,8 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
 
   it("answers extension numbers of a type", async () => {
     const stream = new Stream(version);
-    const numbers = async (value: string) => (await stream.ask({ $case: "allExtensionNumbersOfType", value })).messageResponse;
+    const numbers = async (value: string) =>
+      (await stream.ask({ $case: "allExtensionNumbersOfType", value })).messageResponse;
     expect(await numbers("google.protobuf.MethodOptions")).toEqual({
       $case: "allExtensionNumbersResponse",
       value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [51234] },
@@ -183,7 +197,10 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
       symbol("orderly.user.v1.User.no_such_field"),
       symbol("google.protobuf.FieldDescriptorProto.Type.TYPE_STRING"), // enum values are not symbols
       { $case: "fileByFilename", value: "orderly/nope.proto" },
-      { $case: "fileContainingExtension", value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 7 } },
+      {
+        $case: "fileContainingExtension",
+        value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 7 },
+      },
       { $case: "allExtensionNumbersOfType", value: "orderly.user.v1.Nope" },
     ];
     for (const kind of notFound) {
@@ -215,7 +232,11 @@ describe("reflection robustness", () => {
     call.on("data", (r: Response) => answers.push(r));
     call.on("error", () => {});
     call.write(Buffer.from([0x1a, 0x09, 0x61])); // file_by_filename claims 9 bytes, has 1
-    call.write(Buffer.from(v1.ServerReflectionRequest.encode({ host: "", messageRequest: symbol("orderly.user.v1.User") }).finish()));
+    call.write(
+      Buffer.from(
+        v1.ServerReflectionRequest.encode({ host: "", messageRequest: symbol("orderly.user.v1.User") }).finish(),
+      ),
+    );
     call.end();
     expect((await status).code).toBe(grpc.status.OK);
     expect(answers).toHaveLength(2);
@@ -225,7 +246,9 @@ describe("reflection robustness", () => {
   });
 
   it("refuses at startup a service it has no descriptor for, or a set missing an import", () => {
-    expect(() => addReflection(new grpc.Server(), { services: ["orderly.nope.v1.Nope"] })).toThrow(/orderly.nope.v1.Nope/);
+    expect(() => addReflection(new grpc.Server(), { services: ["orderly.nope.v1.Nope"] })).toThrow(
+      /orderly.nope.v1.Nope/,
+    );
     const withoutImports = create(FileDescriptorSetSchema, {
       file: descriptorSet.file.filter((f) => f.name !== "google/protobuf/timestamp.proto"),
     });
@@ -246,7 +269,7 @@ function runPython(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(PYTHON, args, { timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && code === -1 ? String(err) : "") });
+      resolve({ code, stdout, stderr: stderr || (err && code === -1 ? err.message : "") });
     });
   });
 }
@@ -262,31 +285,43 @@ describe("independent check with Python grpcio + protobuf (test/reflection_check
     }
   });
 
-  it.each(["v1", "v1alpha"])("loads every listed service into a strict pool and calls GetUser by name (%s)", async (protocol) => {
+  it.each(["v1", "v1alpha"])(
+    "loads every listed service into a strict pool and calls GetUser by name (%s)",
+    async (protocol) => {
+      const run = await runPython([
+        CHECK_SCRIPT,
+        address,
+        "--protocol",
+        protocol,
+        "--token",
+        TOKEN,
+        "--call",
+        "orderly.user.v1.UserService/GetUser",
+        "--request-json",
+        '{"id":"usr_x"}',
+      ]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const lines = run.stdout.trim().split("\n");
+      expect(lines.filter((l) => l.startsWith("ok "))).toHaveLength(3);
+      expect(run.stdout).toContain("ok orderly.user.v1.UserService: orderly/user/v1/user_service.proto");
+      expect(run.stdout).toContain("ok grpc.reflection.v1alpha.ServerReflection:");
+      const call = lines.find((l) => l.startsWith("call orderly.user.v1.UserService/GetUser -> "))!;
+      expect(JSON.parse(call.slice(call.indexOf("-> ") + 3))).toEqual({
+        user: { id: "usr_x", email: "ada@example.com" },
+      });
+    },
+  );
+
+  it("fails loudly when the call fails (wrong token)", async () => {
     const run = await runPython([
       CHECK_SCRIPT,
       address,
-      "--protocol",
-      protocol,
       "--token",
-      TOKEN,
+      "wrong",
       "--call",
       "orderly.user.v1.UserService/GetUser",
-      "--request-json",
-      '{"id":"usr_x"}',
     ]);
-    expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split("\n");
-    expect(lines.filter((l) => l.startsWith("ok "))).toHaveLength(3);
-    expect(run.stdout).toContain("ok orderly.user.v1.UserService: orderly/user/v1/user_service.proto");
-    expect(run.stdout).toContain("ok grpc.reflection.v1alpha.ServerReflection:");
-    const call = lines.find((l) => l.startsWith("call orderly.user.v1.UserService/GetUser -> "))!;
-    expect(JSON.parse(call.slice(call.indexOf("-> ") + 3))).toEqual({ user: { id: "usr_x", email: "ada@example.com" } });
-  });
-
-  it("fails loudly when the call fails (wrong token)", async () => {
-    const run = await runPython([CHECK_SCRIPT, address, "--token", "wrong", "--call", "orderly.user.v1.UserService/GetUser"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("UNAUTHENTICATED");
   });

@@ -23,7 +23,9 @@ export const REFLECTION_SERVICES = ["grpc.reflection.v1.ServerReflection", "grpc
 export interface ReflectionOptions {
   /** Fully-qualified names of the services this server really serves (e.g. "orderly.user.v1.UserService"). */
   services: string[];
-  /** Descriptors to serve instead of proto/gen/orderly.binpb (whose file bytes are served exactly as buf wrote them). */
+  /**
+   * Descriptors to serve instead of proto/gen/orderly.binpb (whose file bytes are served exactly as buf wrote them).
+   */
   descriptorSet?: FileDescriptorSet;
 }
 
@@ -31,7 +33,8 @@ export interface ReflectionOptions {
 type Request = v1.ServerReflectionRequest;
 type Response = v1.ServerReflectionResponse;
 type Answer = Response["messageResponse"];
-// What the tolerant deserializer hands the handler: undecodable bytes must become an error_response, not kill the stream.
+// What the tolerant deserializer hands the handler: undecodable bytes must become an error_response, not kill the
+// stream.
 type Incoming = { request: Request } | { malformed: string };
 
 interface Index {
@@ -81,7 +84,11 @@ function serve(index: Index, call: grpc.ServerDuplexStream<Incoming, Response>):
       response = respond(index, incoming);
     } catch (err) {
       // A bug here must cost one answer, never the stream or the server.
-      response = { validHost: "", originalRequest: undefined, messageResponse: error(grpc.status.INTERNAL, String(err)) };
+      response = {
+        validHost: "",
+        originalRequest: undefined,
+        messageResponse: error(grpc.status.INTERNAL, String(err)),
+      };
     }
     if (!call.cancelled) call.write(response);
   });
@@ -192,7 +199,13 @@ function exactFiles(setBytes: Uint8Array): { proto: FileDescriptorProto; bytes: 
 }
 
 function buildIndex(files: { proto: FileDescriptorProto; bytes: Uint8Array }[], services: string[]): Index {
-  const index: Index = { files: new Map(), symbols: new Map(), messages: new Map(), extensions: new Map(), services: [] };
+  const index: Index = {
+    files: new Map(),
+    symbols: new Map(),
+    messages: new Map(),
+    extensions: new Map(),
+    services: [],
+  };
   const serviceNames = new Set<string>();
   for (const { proto: file, bytes } of files) {
     index.files.set(file.name, { proto: file, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });

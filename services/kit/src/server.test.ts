@@ -2,14 +2,26 @@
 // cancellation, error mapping, request ids, logging and health, each asserted on the wire.
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, createUserClient, OrderlyError, type UserClient } from "@orderly/clients";
+import { Code, OrderlyError } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
-import { StreamUsersResponse, UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
+import type { User } from "@orderly/proto/orderly/user/v1/user";
+import {
+  StreamUsersResponse,
+  UserServiceClient,
+  UserServiceService,
+} from "@orderly/proto/orderly/user/v1/user_service";
 import { Encoded } from "./service.js";
 import { DomainError } from "./domain/errors.js";
 import { failureOf as failure, startTestServer, testToken, type TestServer } from "./testing.js";
 
-const user = (id: string) => ({ id, email: `${id}@example.com`, profile: undefined, createTime: new Date(0), updateTime: new Date(0), etag: "e1" });
+const user = (id: string) => ({
+  id,
+  email: `${id}@example.com`,
+  profile: undefined,
+  createTime: new Date(0),
+  updateTime: new Date(0),
+  etag: "e1",
+});
 const aborted: unknown[] = [];
 let streamed = 0;
 
@@ -27,7 +39,43 @@ async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void>
 const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let server: TestServer;
-let admin: UserClient;
+let admin: BareClient;
+
+/**
+ * The generated grpc-js client behind a few promise methods: the kit is tested with nothing of @orderly/clients (which
+ * the kit must not depend on), and a failure is read with the same OrderlyError.from a real client uses.
+ */
+function connect(token?: string) {
+  const raw = new UserServiceClient(server.address, credentials.createInsecure());
+  const metadataOf = (requestId?: string): Metadata => {
+    const metadata = new Metadata();
+    if (token) metadata.set("authorization", `Bearer ${token}`);
+    if (requestId) metadata.set("x-request-id", requestId);
+    return metadata;
+  };
+  return {
+    get(id: string, options: { deadlineMs?: number; signal?: AbortSignal; requestId?: string } = {}): Promise<User> {
+      const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+      return new Promise((resolve, reject) => {
+        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) =>
+          error ? reject(OrderlyError.from(error)) : resolve(response.user!),
+        );
+        options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      });
+    },
+    async *stream(filter: { emailContains?: string } = {}): AsyncGenerator<User> {
+      const call = raw.streamUsers({ filter: { emailContains: filter.emailContains ?? "" } }, metadataOf());
+      try {
+        for await (const message of call) yield (message as StreamUsersResponse).user!;
+      } finally {
+        call.cancel();
+      }
+    },
+    close: () => raw.close(),
+  };
+}
+
+type BareClient = ReturnType<typeof connect>;
 
 beforeAll(async () => {
   server = await startTestServer(
@@ -35,11 +83,16 @@ beforeAll(async () => {
       s.addService(UserServiceService, {
         async getUser(request, ctx) {
           if (request.id === "boom") throw new Error("database password is hunter2");
-          if (request.id === "domain") throw new DomainError("not_found", "USER_NOT_FOUND", "no such user", { resource: { type: "orderly.user.v1.User", name: "domain" } });
+          if (request.id === "domain")
+            throw new DomainError("not_found", "USER_NOT_FOUND", "no such user", {
+              resource: { type: "orderly.user.v1.User", name: "domain" },
+            });
           if (request.id === "slow") await sleepUntilAborted(ctx.signal, 5_000);
           if (request.id === "ignores-signal") await new Promise((r) => setTimeout(r, 1_500));
-          if (request.id === "whoami") return { user: { ...user(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
-          if (request.id === "deadline") return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
+          if (request.id === "whoami")
+            return { user: { ...user(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
+          if (request.id === "deadline")
+            return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
           return { user: user(request.id) };
         },
         async *streamUsers(request, ctx) {
@@ -69,7 +122,7 @@ beforeAll(async () => {
       }),
     { deadlines: { defaultMs: 300, maxMs: 1_000 } },
   );
-  admin = createUserClient({ address: server.address, token: await testToken("adm_1", ["admin"]), retry: false });
+  admin = connect(await testToken("adm_1", ["admin"]));
 });
 
 afterAll(async () => {
@@ -77,18 +130,25 @@ afterAll(async () => {
   await server.close();
 });
 
-
 describe("auth", () => {
   const cases: [string, () => Promise<string | undefined>, string][] = [
     ["no token", async () => undefined, "TOKEN_MISSING"],
     ["an expired token", () => testToken("adm_1", ["admin"], { expiresInSeconds: -3600 }), "TOKEN_EXPIRED"],
-    ["a token signed with another key", () => testToken("adm_1", ["admin"], { secret: "another-secret-that-is-long-enough-32b" }), "TOKEN_INVALID"],
-    ["a token for another audience", () => testToken("adm_1", ["admin"], { audience: "someone-else" }), "TOKEN_INVALID"],
+    [
+      "a token signed with another key",
+      () => testToken("adm_1", ["admin"], { secret: "another-secret-that-is-long-enough-32b" }),
+      "TOKEN_INVALID",
+    ],
+    [
+      "a token for another audience",
+      () => testToken("adm_1", ["admin"], { audience: "someone-else" }),
+      "TOKEN_INVALID",
+    ],
   ];
   for (const [name, token, reason] of cases) {
     it(`answers ${name} with UNAUTHENTICATED ${reason}`, async () => {
       const t = await token();
-      const client = createUserClient({ address: server.address, ...(t ? { token: t } : {}), retry: false });
+      const client = connect(t);
       const error = await failure(client.get("usr_1"));
       client.close();
       expect(error.code).toBe(Code.UNAUTHENTICATED);
@@ -98,7 +158,7 @@ describe("auth", () => {
   }
 
   it("answers a valid token without the permission with PERMISSION_DENIED naming it", async () => {
-    const client = createUserClient({ address: server.address, token: await testToken("nobody", ["unknown-role"]), retry: false });
+    const client = connect(await testToken("nobody", ["unknown-role"]));
     const error = await failure(client.get("usr_1"));
     client.close();
     expect(error.code).toBe(Code.PERMISSION_DENIED);
@@ -106,7 +166,7 @@ describe("auth", () => {
   });
 
   it("hands the handler a typed caller with own-only reach for :own permissions", async () => {
-    const client = createUserClient({ address: server.address, token: await testToken("usr_7", ["user"]), retry: false });
+    const client = connect(await testToken("usr_7", ["user"]));
     expect(await client.get("whoami")).toMatchObject({ id: "usr_7", etag: "own" });
     client.close();
     expect(await admin.get("whoami")).toMatchObject({ id: "adm_1", etag: "all" });
@@ -138,7 +198,9 @@ describe("deadlines and cancellation", () => {
     const md = new Metadata();
     md.set("authorization", `Bearer ${await testToken("adm_1", ["admin"])}`);
     const started = Date.now();
-    const error = await new Promise<OrderlyError>((resolve) => raw.getUser({ id: "slow" }, md, (e) => resolve(OrderlyError.from(e))));
+    const error = await new Promise<OrderlyError>((resolve) =>
+      raw.getUser({ id: "slow" }, md, (e) => resolve(OrderlyError.from(e))),
+    );
     raw.close();
     expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(1_500);

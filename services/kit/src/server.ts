@@ -10,7 +10,7 @@ import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 /** What an Orderly server needs. */
 export interface OrderlyServerOptions {
@@ -27,7 +27,9 @@ export interface OrderlyServerOptions {
  *   3. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
  *   4. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
  */
-export function orderlyInterceptors(options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines">): Interceptor[] {
+export function orderlyInterceptors(
+  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines">,
+): Interceptor[] {
   return [
     loggingInterceptor(options.logger),
     errorInterceptor,
@@ -60,7 +62,10 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
     grpc,
     health,
     addService(definition, handlers) {
-      grpc.addService(withPreEncoding(definition) as never, bindService(definition, handlers, { interceptors, logger: options.logger }));
+      grpc.addService(
+        withPreEncoding(definition) as never,
+        bindService(definition, handlers, { interceptors, logger: options.logger }),
+      );
       const path = Object.values(definition)[0]?.path ?? "";
       services.push(path.slice(1, path.lastIndexOf("/")));
     },

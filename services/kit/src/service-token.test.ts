@@ -16,6 +16,8 @@ describe("serviceTokenProvider", () => {
   });
 
   it("refuses to start without SERVICE_TOKEN_FILE instead of minting a token from the signing secret", () => {
-    expect(() => serviceTokenProvider({ JWT_SECRET: "a-shared-secret-of-at-least-32-bytes!!" })).toThrow(/SERVICE_TOKEN_FILE/);
+    expect(() => serviceTokenProvider({ JWT_SECRET: "a-shared-secret-of-at-least-32-bytes!!" })).toThrow(
+      /SERVICE_TOKEN_FILE/,
+    );
   });
 });

@@ -9,11 +9,13 @@ import { readFile, stat } from "node:fs/promises";
 export const SERVICE_ROLE = "service";
 
 /** Returns a function that yields the service's current token from SERVICE_TOKEN_FILE; throws when it is not set. */
-export function serviceTokenProvider(env: Readonly<Record<string, string | undefined>> = process.env): () => Promise<string> {
+export function serviceTokenProvider(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): () => Promise<string> {
   const file = env.SERVICE_TOKEN_FILE?.trim();
   if (!file) {
     throw new Error(
-      "SERVICE_TOKEN_FILE is not set: this service needs a token of its own (role \"service\") to call other services; " +
+      'SERVICE_TOKEN_FILE is not set: this service needs a token of its own (role "service") to call other services; ' +
         "`npm start` provides a development one",
     );
   }

@@ -1,7 +1,7 @@
 // Binds a typed service implementation to grpc-js. For every call it builds the typed CallContext, runs the
 // interceptor chain, and speaks grpc-js: unary callbacks, server streams written with backpressure, errors as
 // status + `grpc-status-details-bin`. Handlers run inside a call scope, so Orderly clients they use inherit the
-// deadline and cancellation of the call (see @orderly/clients call-scope).
+// deadline and cancellation of the call (see @orderly/common call-scope).
 import {
   Metadata,
   type ServerUnaryCall,
@@ -10,7 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { OrderlyError, runInCallScope } from "@orderly/clients";
+import { OrderlyError, runInCallScope } from "@orderly/common";
 import type { CallContext, HandlerContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
@@ -39,7 +39,10 @@ type ResponseOf<M> = M extends { responseSerialize: (value: infer O) => Buffer }
  */
 export class Encoded<T = unknown> {
   /** The bytes of a message of type T. */
-  constructor(readonly bytes: Buffer, readonly _type?: T) {}
+  constructor(
+    readonly bytes: Buffer,
+    readonly _type?: T,
+  ) {}
 }
 
 /** What a server-streaming handler yields: a message, a pre-encoded one, or a batch of them written in one go. */
@@ -63,7 +66,10 @@ export function withPreEncoding<S extends GeneratedService>(definition: S): S {
   for (const [key, method] of Object.entries(definition)) {
     const serialize = method.responseSerialize as (value: unknown) => Buffer;
     copy[key] = method.responseStream
-      ? { ...method, responseSerialize: ((value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value))) as never }
+      ? {
+          ...method,
+          responseSerialize: (value: unknown) => (value instanceof Encoded ? value.bytes : serialize(value)),
+        }
       : method;
   }
   return copy as S;
@@ -168,10 +174,16 @@ function createContext(
   const responseMetadata = new Metadata();
   responseMetadata.set(REQUEST_ID_KEY, requestId);
   const controller = new AbortController();
-  const onCancelled = () => controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
+  const onCancelled = () =>
+    controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
   call.once("cancelled", onCancelled);
   const callerDeadline = call.getDeadline();
-  const deadline = callerDeadline instanceof Date ? callerDeadline : Number.isFinite(callerDeadline) ? new Date(callerDeadline) : undefined;
+  const deadline =
+    callerDeadline instanceof Date
+      ? callerDeadline
+      : Number.isFinite(callerDeadline)
+        ? new Date(callerDeadline)
+        : undefined;
   let callLogger: Logger | undefined;
   const ctx: CallContext = {
     method,
@@ -210,7 +222,10 @@ function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSign
       signal.removeEventListener("abort", onAbort);
       resolve();
     };
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
     call.once("drain", onDrain);
     signal.addEventListener("abort", onAbort, { once: true });
   });

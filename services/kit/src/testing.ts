@@ -1,7 +1,7 @@
 // Helpers for tests that run a real Orderly server on 127.0.0.1:0 with the real interceptor chain: a verifier with a
 // test secret, tokens for any subject and roles, and the server's log lines captured for assertions.
 import { Writable } from "node:stream";
-import { OrderlyError } from "@orderly/clients";
+import { OrderlyError } from "@orderly/common";
 import { SignJWT } from "jose";
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
@@ -50,7 +50,8 @@ export async function startTestServer(
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });

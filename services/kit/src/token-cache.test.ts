@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./domain/errors.js";
 import { cacheVerifiedTokens } from "./token-cache.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenVerifier } from "./token.js";
 
 function countingVerifier(expiresAtMs: number): TokenVerifier & { calls: number } {
   const verifier = {

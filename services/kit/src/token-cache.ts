@@ -1,7 +1,7 @@
 // Verifying an HS256/RS256 signature costs tens of microseconds, and a service sees the same token on call after call.
 // This remembers tokens that verified, until their own exp (never longer), in a bounded map. Failures are not cached:
 // a bad token is verified (and refused) every time.
-import type { TokenVerifier, VerifiedToken } from "./token-verifier.js";
+import type { TokenVerifier, VerifiedToken } from "./token.js";
 
 /** Default number of distinct tokens remembered. */
 export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;

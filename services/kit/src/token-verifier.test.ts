@@ -15,11 +15,29 @@ type SigningKey = Parameters<SignJWT["sign"]>[0];
 
 function sign(
   key: SigningKey,
-  { alg = "HS256", claims = { sub: "usr_1", roles: ["user"] }, iss = base.issuer, aud = base.audience, exp = now() + 600, nbf, kid }: {
-    alg?: string; claims?: JWTPayload; iss?: string; aud?: string; exp?: number; nbf?: number; kid?: string;
+  {
+    alg = "HS256",
+    claims = { sub: "usr_1", roles: ["user"] },
+    iss = base.issuer,
+    aud = base.audience,
+    exp = now() + 600,
+    nbf,
+    kid,
+  }: {
+    alg?: string;
+    claims?: JWTPayload;
+    iss?: string;
+    aud?: string;
+    exp?: number;
+    nbf?: number;
+    kid?: string;
   } = {},
 ): Promise<string> {
-  const jwt = new SignJWT(claims).setProtectedHeader(kid ? { alg, kid } : { alg }).setIssuer(iss).setAudience(aud).setIssuedAt();
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader(kid ? { alg, kid } : { alg })
+    .setIssuer(iss)
+    .setAudience(aud)
+    .setIssuedAt();
   jwt.setExpirationTime(exp);
   if (nbf !== undefined) jwt.setNotBefore(nbf);
   return jwt.sign(key);
@@ -50,7 +68,9 @@ describe("createTokenVerifier with a secret", () => {
 
   it("accepts a valid HS256 token and returns its subject, roles and expiry", async () => {
     const exp = now() + 600;
-    const result = await verifier.verify(await sign(secretKey, { exp, claims: { sub: "usr_42", roles: ["admin", "support"] } }));
+    const result = await verifier.verify(
+      await sign(secretKey, { exp, claims: { sub: "usr_42", roles: ["admin", "support"] } }),
+    );
     expect(result).toEqual({ subject: "usr_42", roles: ["admin", "support"], expiresAt: new Date(exp * 1000) });
   });
 
@@ -75,7 +95,9 @@ describe("createTokenVerifier with a secret", () => {
   });
 
   it("accepts a token that expired within the clock skew", async () => {
-    await expect(verifier.verify(await sign(secretKey, { exp: now() - 10 }))).resolves.toMatchObject({ subject: "usr_1" });
+    await expect(verifier.verify(await sign(secretKey, { exp: now() - 10 }))).resolves.toMatchObject({
+      subject: "usr_1",
+    });
   });
 
   it("rejects a token whose nbf is in the future beyond the skew", async () => {
@@ -85,7 +107,9 @@ describe("createTokenVerifier with a secret", () => {
   });
 
   it("accepts a token whose nbf is in the future within the skew", async () => {
-    await expect(verifier.verify(await sign(secretKey, { nbf: now() + 10 }))).resolves.toMatchObject({ subject: "usr_1" });
+    await expect(verifier.verify(await sign(secretKey, { nbf: now() + 10 }))).resolves.toMatchObject({
+      subject: "usr_1",
+    });
   });
 
   it("honours a configured clock skew of zero", async () => {
@@ -127,8 +151,14 @@ describe("createTokenVerifier with a secret", () => {
   });
 
   it("rejects roles that are not a list of strings", async () => {
-    await expectRejected(verifier.verify(await sign(secretKey, { claims: { sub: "u", roles: "admin" } })), "TOKEN_INVALID");
-    await expectRejected(verifier.verify(await sign(secretKey, { claims: { sub: "u", roles: ["admin", 7] } })), "TOKEN_INVALID");
+    await expectRejected(
+      verifier.verify(await sign(secretKey, { claims: { sub: "u", roles: "admin" } })),
+      "TOKEN_INVALID",
+    );
+    await expectRejected(
+      verifier.verify(await sign(secretKey, { claims: { sub: "u", roles: ["admin", 7] } })),
+      "TOKEN_INVALID",
+    );
   });
 
   it("rejects garbage without quoting it", async () => {
@@ -142,7 +172,9 @@ describe("createTokenVerifier with a secret", () => {
     expect(() => createTokenVerifier({ ...secretConfig, algorithms: ["none"] })).toThrow(/none/);
     expect(() => createTokenVerifier({ ...secretConfig, algorithms: [] })).toThrow(/empty/);
     expect(() => createTokenVerifier({ ...secretConfig, algorithms: ["RS256"] })).toThrow(/HMAC/);
-    expect(() => createTokenVerifier({ ...base, key: { kind: "secret", secret: "short" } })).toThrow(/at least 32 bytes/);
+    expect(() => createTokenVerifier({ ...base, key: { kind: "secret", secret: "short" } })).toThrow(
+      /at least 32 bytes/,
+    );
     expect(() => createTokenVerifier({ ...secretConfig, clockToleranceSeconds: -1 })).toThrow(/skew/);
   });
 });
@@ -152,8 +184,14 @@ describe("createTokenVerifier with public keys", () => {
     it(`verifies ${alg} tokens signed by the matching private key only`, async () => {
       const { publicKey, privateKey } = await generateKeyPair(alg);
       const other = await generateKeyPair(alg);
-      const verifier = createTokenVerifier({ ...base, key: { kind: "publicKey", pem: await exportSPKI(publicKey), algorithm: alg } });
-      await expect(verifier.verify(await sign(privateKey, { alg }))).resolves.toMatchObject({ subject: "usr_1", roles: ["user"] });
+      const verifier = createTokenVerifier({
+        ...base,
+        key: { kind: "publicKey", pem: await exportSPKI(publicKey), algorithm: alg },
+      });
+      await expect(verifier.verify(await sign(privateKey, { alg }))).resolves.toMatchObject({
+        subject: "usr_1",
+        roles: ["user"],
+      });
       await expectRejected(verifier.verify(await sign(other.privateKey, { alg })), "TOKEN_INVALID");
     });
   }
@@ -161,7 +199,11 @@ describe("createTokenVerifier with public keys", () => {
   it("rejects an HS256 token against an RS256-only verifier, even one keyed with the public key's bytes", async () => {
     const { publicKey } = await generateKeyPair("RS256");
     const pem = await exportSPKI(publicKey);
-    const verifier = createTokenVerifier({ ...base, algorithms: ["RS256"], key: { kind: "publicKey", pem, algorithm: "RS256" } });
+    const verifier = createTokenVerifier({
+      ...base,
+      algorithms: ["RS256"],
+      key: { kind: "publicKey", pem, algorithm: "RS256" },
+    });
     const token = await sign(new TextEncoder().encode(pem)); // the classic algorithm-confusion forgery
     expect((await expectRejected(verifier.verify(token), "TOKEN_INVALID", token)).message).toMatch(/algorithm/);
   });
@@ -169,9 +211,15 @@ describe("createTokenVerifier with public keys", () => {
   it("refuses a key that cannot sign with its declared algorithm, or one outside the allow-list", async () => {
     const { publicKey } = await generateKeyPair("ES256");
     const pem = await exportSPKI(publicKey);
-    expect(() => createTokenVerifier({ ...base, key: { kind: "publicKey", pem, algorithm: "RS256" } })).toThrow(/cannot verify RS256/);
-    expect(() => createTokenVerifier({ ...base, algorithms: ["RS256"], key: { kind: "publicKey", pem, algorithm: "ES256" } })).toThrow(/allow-list/);
-    expect(() => createTokenVerifier({ ...base, key: { kind: "publicKey", pem: "not a pem", algorithm: "ES256" } })).toThrow(/SPKI PEM/);
+    expect(() => createTokenVerifier({ ...base, key: { kind: "publicKey", pem, algorithm: "RS256" } })).toThrow(
+      /cannot verify RS256/,
+    );
+    expect(() =>
+      createTokenVerifier({ ...base, algorithms: ["RS256"], key: { kind: "publicKey", pem, algorithm: "ES256" } }),
+    ).toThrow(/allow-list/);
+    expect(() =>
+      createTokenVerifier({ ...base, key: { kind: "publicKey", pem: "not a pem", algorithm: "ES256" } }),
+    ).toThrow(/SPKI PEM/);
   });
 });
 
@@ -189,19 +237,35 @@ describe("createTokenVerifier with a JWKS file", () => {
     ];
     writeFileSync(path, JSON.stringify({ keys }));
     const verifier = createTokenVerifier({ ...base, key: { kind: "jwksFile", path } });
-    await expect(verifier.verify(await sign(rsa.privateKey, { alg: "RS256", kid: "rsa-1" }))).resolves.toMatchObject({ subject: "usr_1" });
-    await expect(verifier.verify(await sign(ec.privateKey, { alg: "ES256", kid: "ec-1" }))).resolves.toMatchObject({ subject: "usr_1" });
+    await expect(verifier.verify(await sign(rsa.privateKey, { alg: "RS256", kid: "rsa-1" }))).resolves.toMatchObject({
+      subject: "usr_1",
+    });
+    await expect(verifier.verify(await sign(ec.privateKey, { alg: "ES256", kid: "ec-1" }))).resolves.toMatchObject({
+      subject: "usr_1",
+    });
     const stranger = await generateKeyPair("RS256");
-    await expectRejected(verifier.verify(await sign(stranger.privateKey, { alg: "RS256", kid: "rsa-1" })), "TOKEN_INVALID");
-    await expectRejected(verifier.verify(await sign(stranger.privateKey, { alg: "RS256", kid: "unknown" })), "TOKEN_INVALID");
+    await expectRejected(
+      verifier.verify(await sign(stranger.privateKey, { alg: "RS256", kid: "rsa-1" })),
+      "TOKEN_INVALID",
+    );
+    await expectRejected(
+      verifier.verify(await sign(stranger.privateKey, { alg: "RS256", kid: "unknown" })),
+      "TOKEN_INVALID",
+    );
   });
 
   it("fails at start-up on a missing or malformed file, and refuses HMAC with public keys", () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, "{ nope");
-    expect(() => createTokenVerifier({ ...base, key: { kind: "jwksFile", path: join(dir, "missing.json") } })).toThrow(/cannot read/);
-    expect(() => createTokenVerifier({ ...base, key: { kind: "jwksFile", path: bad } })).toThrow(/not a JSON Web Key Set/);
-    expect(() => createTokenVerifier({ ...base, algorithms: ["HS256"], key: { kind: "jwksFile", path: bad } })).toThrow(/HS256/);
+    expect(() => createTokenVerifier({ ...base, key: { kind: "jwksFile", path: join(dir, "missing.json") } })).toThrow(
+      /cannot read/,
+    );
+    expect(() => createTokenVerifier({ ...base, key: { kind: "jwksFile", path: bad } })).toThrow(
+      /not a JSON Web Key Set/,
+    );
+    expect(() => createTokenVerifier({ ...base, algorithms: ["HS256"], key: { kind: "jwksFile", path: bad } })).toThrow(
+      /HS256/,
+    );
   });
 });
 
@@ -240,7 +304,9 @@ describe("authConfigFromEnv", () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const pemPath = join(dir, "key.pem");
     writeFileSync(pemPath, await exportSPKI(publicKey));
-    expect(authConfigFromEnv({ JWT_JWKS_FILE: "/keys/jwks.json", JWT_PUBLIC_KEY_FILE: pemPath, JWT_SECRET: SECRET }).key).toEqual({
+    expect(
+      authConfigFromEnv({ JWT_JWKS_FILE: "/keys/jwks.json", JWT_PUBLIC_KEY_FILE: pemPath, JWT_SECRET: SECRET }).key,
+    ).toEqual({
       kind: "jwksFile",
       path: "/keys/jwks.json",
     });
@@ -250,14 +316,19 @@ describe("authConfigFromEnv", () => {
     // The config it builds really works end to end.
     const token = await sign(privateKey, { alg: "ES256", iss: "orderly-dev", aud: "orderly" });
     await expect(createTokenVerifier(config).verify(token)).resolves.toMatchObject({ subject: "usr_1" });
-    expect(() => authConfigFromEnv({ JWT_PUBLIC_KEY_FILE: pemPath, JWT_ALGORITHMS: "RS256" })).toThrow(/cannot verify any/);
+    expect(() => authConfigFromEnv({ JWT_PUBLIC_KEY_FILE: pemPath, JWT_ALGORITHMS: "RS256" })).toThrow(
+      /cannot verify any/,
+    );
     expect(() => authConfigFromEnv({ JWT_PUBLIC_KEY_FILE: join(dir, "missing.pem") })).toThrow(/cannot read/);
   });
 
   it("refuses to fall back to the development secret in production", () => {
     expect(() => authConfigFromEnv({ NODE_ENV: "production" })).toThrow(/production.*JWT_SECRET/);
     expect(() => authConfigFromEnv({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET })).toThrow(/production/);
-    expect(authConfigFromEnv({ NODE_ENV: "production", JWT_SECRET: SECRET }).key).toEqual({ kind: "secret", secret: SECRET });
+    expect(authConfigFromEnv({ NODE_ENV: "production", JWT_SECRET: SECRET }).key).toEqual({
+      kind: "secret",
+      secret: SECRET,
+    });
     expect(authConfigFromEnv({ NODE_ENV: "production", JWT_JWKS_FILE: "/keys/jwks.json" }).key.kind).toBe("jwksFile");
   });
 

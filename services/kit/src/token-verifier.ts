@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { DomainError } from "./domain/errors.js";
+import type { TokenVerifier, VerifiedToken } from "./token.js";
 import { cacheVerifiedTokens, DEFAULT_TOKEN_CACHE_SIZE } from "./token-cache.js";
 
 /** The shared secret used in development when no key is configured; never accepted when NODE_ENV=production. */
@@ -32,18 +33,6 @@ export interface AuthConfig {
   readonly key: KeySource;
   /** Distinct verified tokens remembered until their exp (default 10,000); 0 verifies every call afresh. */
   readonly cacheSize?: number;
-}
-
-/** What a valid token says about its bearer. */
-export interface VerifiedToken {
-  readonly subject: string;
-  readonly roles: string[];
-  readonly expiresAt?: Date;
-}
-
-/** Checks a bearer token and returns its claims, or throws DomainError "unauthenticated". */
-export interface TokenVerifier {
-  verify(token: string): Promise<VerifiedToken>;
 }
 
 const DEFAULT_ISSUER = "orderly-dev";
@@ -79,13 +68,20 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       return claimsOf(payload);
     },
   };
-  return config.cacheSize === 0 ? verifier : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
+  return config.cacheSize === 0
+    ? verifier
+    : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
 }
 
-/** The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret. */
+/**
+ * The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret.
+ */
 export function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined;
-  const listed = value("JWT_ALGORITHMS")?.split(",").map((a) => a.trim()).filter(Boolean);
+  const listed = value("JWT_ALGORITHMS")
+    ?.split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   const skew = value("JWT_CLOCK_SKEW_SECONDS");
   const common = {
     issuer: value("JWT_ISSUER") ?? DEFAULT_ISSUER,
@@ -93,7 +89,8 @@ export function authConfigFromEnv(env: Readonly<Record<string, string | undefine
     clockToleranceSeconds: skew === undefined ? DEFAULT_CLOCK_TOLERANCE_SECONDS : checkedTolerance(Number(skew)),
   };
   const jwksFile = value("JWT_JWKS_FILE");
-  if (jwksFile) return { ...common, algorithms: listed ?? DEFAULT_KEY_ALGORITHMS, key: { kind: "jwksFile", path: jwksFile } };
+  if (jwksFile)
+    return { ...common, algorithms: listed ?? DEFAULT_KEY_ALGORITHMS, key: { kind: "jwksFile", path: jwksFile } };
   const publicKeyFile = value("JWT_PUBLIC_KEY_FILE");
   if (publicKeyFile) {
     const pem = readConfigFile(publicKeyFile, "JWT_PUBLIC_KEY_FILE");
@@ -114,27 +111,38 @@ export function authConfigFromEnv(env: Readonly<Record<string, string | undefine
         "(the development secret is refused in production)",
     );
   }
-  return { ...common, algorithms: listed ?? DEFAULT_SECRET_ALGORITHMS, key: { kind: "secret", secret: secret ?? DEV_JWT_SECRET } };
+  return {
+    ...common,
+    algorithms: listed ?? DEFAULT_SECRET_ALGORITHMS,
+    key: { kind: "secret", secret: secret ?? DEV_JWT_SECRET },
+  };
 }
 
 function resolveKey(config: AuthConfig): { key: VerificationKey; algorithms: string[] } {
   const source = config.key;
-  const algorithms = [...(config.algorithms ?? (source.kind === "secret" ? DEFAULT_SECRET_ALGORITHMS : DEFAULT_KEY_ALGORITHMS))];
+  const algorithms = [
+    ...(config.algorithms ?? (source.kind === "secret" ? DEFAULT_SECRET_ALGORITHMS : DEFAULT_KEY_ALGORITHMS)),
+  ];
   if (algorithms.length === 0) throw new Error("auth config: the algorithm allow-list is empty");
   // jose refuses unsecured tokens anyway; refusing the configuration too makes the intent impossible to miss.
-  if (algorithms.some((a) => a.toLowerCase() === "none")) throw new Error('auth config: algorithm "none" is never allowed');
+  if (algorithms.some((a) => a.toLowerCase() === "none"))
+    throw new Error('auth config: algorithm "none" is never allowed');
   switch (source.kind) {
     case "secret": {
       const stray = algorithms.filter((a) => !HMAC_ALGORITHMS.includes(a));
-      if (stray.length > 0) throw new Error(`auth config: a secret can only verify HMAC algorithms, not ${stray.join(", ")}`);
+      if (stray.length > 0)
+        throw new Error(`auth config: a secret can only verify HMAC algorithms, not ${stray.join(", ")}`);
       const secret = new TextEncoder().encode(source.secret);
-      if (secret.length < MIN_SECRET_BYTES) throw new Error(`auth config: the secret must be at least ${MIN_SECRET_BYTES} bytes`);
+      if (secret.length < MIN_SECRET_BYTES)
+        throw new Error(`auth config: the secret must be at least ${MIN_SECRET_BYTES} bytes`);
       return { key: secret, algorithms };
     }
     case "publicKey": {
       const key = parsePublicKey(source.pem);
       if (!algorithms.includes(source.algorithm)) {
-        throw new Error(`auth config: the key's algorithm ${source.algorithm} is not in the allow-list (${algorithms.join(", ")})`);
+        throw new Error(
+          `auth config: the key's algorithm ${source.algorithm} is not in the allow-list (${algorithms.join(", ")})`,
+        );
       }
       if (!fitsKey(source.algorithm, key)) {
         throw new Error(`auth config: a ${key.asymmetricKeyType ?? "unknown"} key cannot verify ${source.algorithm}`);

@@ -3,9 +3,8 @@
 // identity. Storage: PostgreSQL when DATABASE_URL is set (schema ORDERS_DB_SCHEMA, default "orders"; several replicas
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 import { join } from "node:path";
-import type { Logger } from "pino";
 import { createUserClient } from "@orderly/clients";
-import { createPageTokens, runServiceProcess, serviceTokenProvider } from "@orderly/kit";
+import { createPageTokens, runServiceProcess, serviceTokenProvider, type Logger } from "@orderly/kit";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { currencySet, parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
@@ -25,9 +24,17 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     const store = await openSqliteOrderStore({ path: join(process.env.DATA_DIR ?? "data", "orders.sqlite") });
     const feed = new EventFeed({ store, onError });
     await feed.start();
-    return { store, feed, close: async () => (await feed.stop(), await store.close()) };
+    const close = async () => {
+      await feed.stop();
+      await store.close();
+    };
+    return { store, feed, close };
   }
-  const store = await openPostgresOrderStore({ url, schema: process.env.ORDERS_DB_SCHEMA ?? "orders", statementTimeoutMs: 15_000 });
+  const store = await openPostgresOrderStore({
+    url,
+    schema: process.env.ORDERS_DB_SCHEMA ?? "orders",
+    statementTimeoutMs: 15_000,
+  });
   // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
   const feed = new EventFeed({ store, onError, pollIntervalMs: 5_000 });
   // Listen before the feed reads its start position, so nothing committed in between is missed.
@@ -37,7 +44,12 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     onError: (error) => logger.warn({ err: error }, "LISTEN connection lost; reconnecting"),
   });
   await feed.start();
-  return { store, feed, close: async () => (await listener.close(), await feed.stop(), await store.close()) };
+  const close = async () => {
+    await listener.close();
+    await feed.stop();
+    await store.close();
+  };
+  return { store, feed, close };
 }
 
 await runServiceProcess({

@@ -12,7 +12,8 @@ import { openSqliteUserStore } from "./store/sqlite-user-store.js";
 
 function openStore(): Promise<UserStore> {
   const url = process.env.DATABASE_URL;
-  if (url) return openPostgresUserStore({ url, schema: process.env.USERS_DB_SCHEMA ?? "users", statementTimeoutMs: 15_000 });
+  if (url)
+    return openPostgresUserStore({ url, schema: process.env.USERS_DB_SCHEMA ?? "users", statementTimeoutMs: 15_000 });
   return openSqliteUserStore({ path: join(process.env.DATA_DIR ?? "data", "users.sqlite") });
 }
 

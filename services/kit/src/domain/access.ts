@@ -1,5 +1,5 @@
-// Who is acting, as the domain sees it: no tokens, no roles, no gRPC. The server kit derives it from the verified caller
-// and the method's declared permission.
+// Who is acting, as the domain sees it: no tokens, no roles, no gRPC. The server kit derives it from the verified
+// caller and the method's declared permission.
 
 /** The caller of a domain operation and how far their permission reaches. */
 export interface Access {

@@ -1,5 +1,6 @@
 // Domain errors: what went wrong, as data. This file knows nothing of gRPC; the server kit maps each kind to a status
 // code in exactly one place (../errors.ts).
+import { DomainReason } from "./reasons.js";
 
 /** The broad class of a domain failure; the kit maps each to one gRPC status code. */
 export type ErrorKind =
@@ -72,7 +73,10 @@ export class DomainError extends Error {
 }
 
 /** INVALID_ARGUMENT with every violation found (reason INVALID_ARGUMENT unless given). */
-export function invalidArgument(violations: FieldViolation[], reason = "INVALID_ARGUMENT"): DomainError {
+export function invalidArgument(
+  violations: FieldViolation[],
+  reason: string = DomainReason.INVALID_ARGUMENT,
+): DomainError {
   const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
   return new DomainError("invalid_argument", reason, `invalid request: ${summary}`, { fieldViolations: violations });
 }
@@ -87,10 +91,27 @@ export function notFound(reason: string, resourceType: string, id: string): Doma
 
 /** ABORTED because the caller's etag is stale (reason ETAG_MISMATCH). */
 export function etagMismatch(resourceType: string, id: string): DomainError {
-  return new DomainError("aborted", "ETAG_MISMATCH", `${resourceType} ${JSON.stringify(id)} was changed since the given etag; read it again`, {
-    resource: { type: resourceType, name: id },
-    metadata: { id },
-  });
+  return new DomainError(
+    "aborted",
+    DomainReason.ETAG_MISMATCH,
+    `${resourceType} ${JSON.stringify(id)} was changed since the given etag; read it again`,
+    {
+      resource: { type: resourceType, name: id },
+      metadata: { id },
+    },
+  );
+}
+
+/** PERMISSION_DENIED for an owner-scoped caller asking for something no owner may do, e.g. "create users". */
+export function ownerMayNot(action: string): DomainError {
+  return new DomainError(
+    "permission_denied",
+    DomainReason.PERMISSION_DENIED,
+    `an owner-scoped caller may not ${action}`,
+    {
+      metadata: { action },
+    },
+  );
 }
 
 /** Throws the signal's reason if it has fired; store and domain loops call it between units of work. */

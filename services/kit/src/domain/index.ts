@@ -4,6 +4,7 @@ export {
   invalidArgument,
   notFound,
   etagMismatch,
+  ownerMayNot,
   throwIfAborted,
   type ErrorKind,
   type FieldViolation,
@@ -13,3 +14,6 @@ export {
 } from "./errors.js";
 export { mayAccess, type Access } from "./access.js";
 export { codePointLength, controlCharacterViolations } from "./text.js";
+export { DomainReason } from "./reasons.js";
+export { requireId, checkUpdateMask } from "./requests.js";
+export { newEtag, concurrentUpdate, writeWithRetries, UPDATE_RETRIES, type WriteTarget } from "./writes.js";

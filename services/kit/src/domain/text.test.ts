@@ -8,7 +8,9 @@ describe("text rules", () => {
 
   it("rejects NUL and other control characters in plain fields", () => {
     for (const bad of ["a\u0000b", "tab\there", "line\nbreak", "del\u007f"]) {
-      expect(controlCharacterViolations("f", bad)).toEqual([{ field: "f", description: "must not contain control characters" }]);
+      expect(controlCharacterViolations("f", bad)).toEqual([
+        { field: "f", description: "must not contain control characters" },
+      ]);
     }
     expect(controlCharacterViolations("f", "Zoë O'Brien-Smith 🎉")).toEqual([]);
   });

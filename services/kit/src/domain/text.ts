@@ -13,7 +13,18 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const CONTROL_EXCEPT_LINE_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** One violation if `value` holds control characters (tab and line breaks allowed only for free text). */
-export function controlCharacterViolations(field: string, value: string, options: { freeText?: boolean } = {}): FieldViolation[] {
+export function controlCharacterViolations(
+  field: string,
+  value: string,
+  options: { freeText?: boolean } = {},
+): FieldViolation[] {
   const pattern = options.freeText ? CONTROL_EXCEPT_LINE_BREAKS : CONTROL;
-  return pattern.test(value) ? [{ field, description: `must not contain control characters${options.freeText ? " (other than tab and line breaks)" : ""}` }] : [];
+  return pattern.test(value)
+    ? [
+        {
+          field,
+          description: `must not contain control characters${options.freeText ? " (other than tab and line breaks)" : ""}`,
+        },
+      ]
+    : [];
 }

@@ -20,9 +20,12 @@ export interface CurrencySet {
 export function currencySet(exponents: Readonly<Record<string, number>> = DEFAULT_CURRENCIES): CurrencySet {
   const byCode = new Map<string, number>();
   for (const [code, exponent] of Object.entries(exponents)) {
-    if (!CODE_SHAPE.test(code)) throw new RangeError(`currency code ${JSON.stringify(code)} must be 3 upper-case letters`);
+    if (!CODE_SHAPE.test(code))
+      throw new RangeError(`currency code ${JSON.stringify(code)} must be 3 upper-case letters`);
     if (!Number.isInteger(exponent) || exponent < 0 || exponent > MAX_EXPONENT) {
-      throw new RangeError(`currency ${code} has exponent ${exponent}; ISO 4217 exponents are integers 0 to ${MAX_EXPONENT}`);
+      throw new RangeError(
+        `currency ${code} has exponent ${exponent}; ISO 4217 exponents are integers 0 to ${MAX_EXPONENT}`,
+      );
     }
     byCode.set(code, exponent);
   }
@@ -37,10 +40,15 @@ export function currencySet(exponents: Readonly<Record<string, number>> = DEFAUL
  */
 export function parseCurrencies(text: string): CurrencySet {
   const exponents: Record<string, number> = {};
-  for (const entry of text.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
-    const match = /^([A-Za-z]{3}):(\d)$/.exec(entry);
-    if (!match) throw new RangeError(`currency entry ${JSON.stringify(entry)} must look like CODE:EXPONENT, e.g. JPY:0`);
-    exponents[match[1]!.toUpperCase()] = Number(match[2]);
+  for (const entry of text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")) {
+    const [, code, exponent] = /^([A-Za-z]{3}):(\d)$/.exec(entry) ?? [];
+    if (code === undefined || exponent === undefined) {
+      throw new RangeError(`currency entry ${JSON.stringify(entry)} must look like CODE:EXPONENT, e.g. JPY:0`);
+    }
+    exponents[code.toUpperCase()] = Number(exponent);
   }
   return currencySet(exponents);
 }

@@ -55,8 +55,19 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 const feeds: EventFeed[] = [];
-function newFeed(log: FakeLog, options: { pollIntervalMs?: number; batchSize?: number; onError?: (e: unknown) => void } = {}): EventFeed {
-  const feed = new EventFeed({ store: log, onError: options.onError ?? ((e) => { throw e; }), ...options });
+function newFeed(
+  log: FakeLog,
+  options: { pollIntervalMs?: number; batchSize?: number; onError?: (e: unknown) => void } = {},
+): EventFeed {
+  const feed = new EventFeed({
+    store: log,
+    onError:
+      options.onError ??
+      ((e) => {
+        throw e;
+      }),
+    ...options,
+  });
   feeds.push(feed);
   return feed;
 }

@@ -22,6 +22,8 @@ export interface EventFeedOptions {
 /** The default number of events per store read. */
 export const DEFAULT_FEED_BATCH_SIZE = 500;
 
+type FeedState = "new" | "starting" | "running" | "stopped";
+
 /** Tails the store's event log and dispatches each new event to every subscriber. */
 export class EventFeed {
   private readonly store: EventFeedOptions["store"];
@@ -30,7 +32,7 @@ export class EventFeed {
   private readonly onError: (error: unknown) => void;
   private readonly listeners = new Set<OrderEventListener>();
   private readonly stopping = new AbortController();
-  private state: "new" | "starting" | "running" | "stopped" = "new";
+  private state: FeedState = "new";
   private lastSeen = 0;
   /** Set by notify(); cleared by the read loop just before it reads, so a notify during a read causes one more read. */
   private pending = false;
@@ -45,6 +47,10 @@ export class EventFeed {
     if (!(this.batchSize >= 1)) throw new RangeError("batchSize must be at least 1");
   }
 
+  private currentState(): FeedState {
+    return this.state;
+  }
+
   /** Reads the log's head once (history before it is List's and replay's job), then follows commits. */
   async start(): Promise<void> {
     if (this.state !== "new") throw new Error(`event feed already ${this.state}`);
@@ -52,10 +58,11 @@ export class EventFeed {
     try {
       this.lastSeen = await this.store.headRevision(this.stopping.signal);
     } catch (error) {
-      if (this.state === "starting") this.state = "new";
+      // stop() may have run during the await: read the state afresh rather than as narrowed above.
+      if (this.currentState() === "starting") this.state = "new";
       throw error;
     }
-    if (this.state !== "starting") return; // stopped meanwhile
+    if (this.currentState() !== "starting") return; // stopped meanwhile
     this.state = "running";
     if (this.pollIntervalMs > 0) {
       this.poller = setInterval(() => this.notify(), this.pollIntervalMs);

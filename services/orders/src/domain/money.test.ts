@@ -5,12 +5,23 @@ import { formatMinor, MAX_TOTAL_MAJOR, maxTotalMinor, totalOf } from "./money.js
 describe("totalOf", () => {
   it("sums quantity x unit price exactly", () => {
     expect(totalOf([])).toBe(0n);
-    expect(totalOf([{ quantity: 3, unitPriceMinor: 199n }, { quantity: 1, unitPriceMinor: 0n }, { quantity: 2, unitPriceMinor: 5n }])).toBe(607n);
+    expect(
+      totalOf([
+        { quantity: 3, unitPriceMinor: 199n },
+        { quantity: 1, unitPriceMinor: 0n },
+        { quantity: 2, unitPriceMinor: 5n },
+      ]),
+    ).toBe(607n);
   });
 
   it("stays exact far beyond 2^53, where a double would round", () => {
     const price = 2n ** 60n + 1n;
-    expect(totalOf([{ quantity: 10_000, unitPriceMinor: price }, { quantity: 1, unitPriceMinor: 1n }])).toBe(10_000n * price + 1n);
+    expect(
+      totalOf([
+        { quantity: 10_000, unitPriceMinor: price },
+        { quantity: 1, unitPriceMinor: 1n },
+      ]),
+    ).toBe(10_000n * price + 1n);
     // The same sum in doubles loses the final +1, which is why money is never a number.
     expect(10_000 * Number(price) + 1).toBe(10_000 * Number(price));
   });
@@ -58,9 +69,12 @@ describe("currencySet", () => {
     expect(set.exponentOf("JPY")).toBe(0);
   });
 
-  it.each<Record<string, number>>([{ usd: 2 }, { US: 2 }, { USD: -1 }, { USD: 5 }, { USD: 1.5 }, {}])("rejects the configuration %j", (config) => {
-    expect(() => currencySet(config)).toThrow(RangeError);
-  });
+  it.each<Record<string, number>>([{ usd: 2 }, { US: 2 }, { USD: -1 }, { USD: 5 }, { USD: 1.5 }, {}])(
+    "rejects the configuration %j",
+    (config) => {
+      expect(() => currencySet(config)).toThrow(RangeError);
+    },
+  );
 
   it("parses CODE:EXPONENT lists", () => {
     const set = parseCurrencies(" usd:2, JPY:0 ,BHD:3,");

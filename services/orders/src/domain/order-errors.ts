@@ -1,14 +1,15 @@
 // The Orders domain's named failures, built on the kit's DomainError so the server maps them to gRPC in one place.
 // The service and the stores raise these, so reason strings and detail shapes cannot drift between them.
-import { DomainError, etagMismatch, notFound } from "@orderly/kit/domain";
+import { DomainError, DomainReason, etagMismatch, notFound } from "@orderly/kit/domain";
 import { ORDER_RESOURCE_TYPE, type Order } from "./model.js";
 import { METHOD_OF_ACTION, statesAllowing, type OrderAction } from "./state-machine.js";
 
 /** The proto type of a user, named in USER_NOT_FOUND's ResourceInfo (Orders must not import the Users service). */
 export const USER_RESOURCE_TYPE = "orderly.user.v1.User";
 
-/** The stable, documented ErrorInfo reasons the Orders domain produces. */
+/** The stable, documented ErrorInfo reasons the Orders domain produces (docs/product.md, "Errors"). */
 export const OrderReason = {
+  ...DomainReason,
   /** The order does not exist, or the caller may not know that it does. */
   ORDER_NOT_FOUND: "ORDER_NOT_FOUND",
   /** The order's state does not allow the requested Confirm/Ship/Deliver/Cancel. */
@@ -19,16 +20,6 @@ export const OrderReason = {
   REQUEST_ID_REUSED: "REQUEST_ID_REUSED",
   /** CreateOrder named a user that does not exist. */
   USER_NOT_FOUND: "USER_NOT_FOUND",
-  /** The caller's etag is stale: someone changed the order since the caller read it. */
-  ETAG_MISMATCH: "ETAG_MISMATCH",
-  /** One or more request fields broke a rule; the field violations say which. */
-  INVALID_ARGUMENT: "INVALID_ARGUMENT",
-  /** The update_mask was empty or named a path that cannot be updated. */
-  INVALID_UPDATE_MASK: "INVALID_UPDATE_MASK",
-  /** A write without an etag lost every retry to concurrent writers; retrying later is safe. */
-  CONCURRENT_UPDATE: "CONCURRENT_UPDATE",
-  /** An owner-scoped caller tried something no owner may do (e.g. creating an order for another user). */
-  PERMISSION_DENIED: "PERMISSION_DENIED",
 } as const;
 
 /** One of the reason strings in OrderReason. */
@@ -43,19 +34,29 @@ export function orderNotFound(id: string): DomainError {
 export function invalidStateTransition(order: Pick<Order, "id" | "state">, action: OrderAction): DomainError {
   const method = METHOD_OF_ACTION[action];
   const description = `order is ${order.state}; ${method} needs ${orList(statesAllowing(action))}`;
-  return new DomainError("failed_precondition", OrderReason.INVALID_STATE_TRANSITION, `cannot ${action} order ${JSON.stringify(order.id)}: ${description}`, {
-    preconditionViolations: [{ type: "STATE", subject: order.id, description }],
-    metadata: { id: order.id, state: order.state, action: method },
-  });
+  return new DomainError(
+    "failed_precondition",
+    OrderReason.INVALID_STATE_TRANSITION,
+    `cannot ${action} order ${JSON.stringify(order.id)}: ${description}`,
+    {
+      preconditionViolations: [{ type: "STATE", subject: order.id, description }],
+      metadata: { id: order.id, state: order.state, action: method },
+    },
+  );
 }
 
 /** FAILED_PRECONDITION because UpdateOrder may change an order only while it is PENDING. */
 export function orderNotEditable(order: Pick<Order, "id" | "state">): DomainError {
   const description = `order is ${order.state}; UpdateOrder needs PENDING`;
-  return new DomainError("failed_precondition", OrderReason.ORDER_NOT_PENDING, `cannot update order ${JSON.stringify(order.id)}: ${description}`, {
-    preconditionViolations: [{ type: "STATE", subject: order.id, description }],
-    metadata: { id: order.id, state: order.state },
-  });
+  return new DomainError(
+    "failed_precondition",
+    OrderReason.ORDER_NOT_PENDING,
+    `cannot update order ${JSON.stringify(order.id)}: ${description}`,
+    {
+      preconditionViolations: [{ type: "STATE", subject: order.id, description }],
+      metadata: { id: order.id, state: order.state },
+    },
+  );
 }
 
 /** ALREADY_EXISTS because this request_id already created an order from different content. */
@@ -76,22 +77,6 @@ export function userNotFound(userId: string): DomainError {
 /** ABORTED because the caller's etag no longer matches the order's. */
 export function orderEtagMismatch(id: string): DomainError {
   return etagMismatch(ORDER_RESOURCE_TYPE, id);
-}
-
-/** ABORTED because concurrent writers kept winning; the retry hint tells clients backing off is enough. */
-export function concurrentUpdate(id: string, attempts: number): DomainError {
-  return new DomainError("aborted", OrderReason.CONCURRENT_UPDATE, `order ${JSON.stringify(id)} changed concurrently ${attempts} times; try again`, {
-    resource: { type: ORDER_RESOURCE_TYPE, name: id },
-    metadata: { id, attempts: String(attempts) },
-    retryAfterMs: 100,
-  });
-}
-
-/** PERMISSION_DENIED for an owner-scoped caller asking for something no owner may do. */
-export function ownerMayNot(action: string): DomainError {
-  return new DomainError("permission_denied", OrderReason.PERMISSION_DENIED, `an owner-scoped caller may not ${action}`, {
-    metadata: { action },
-  });
 }
 
 // "A", "A or B", "A, B or C": reads as a sentence in the precondition description.

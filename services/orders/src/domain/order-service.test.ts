@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DomainError, type Access } from "@orderly/kit/domain";
+import { DomainError, UPDATE_RETRIES, type Access } from "@orderly/kit/domain";
 import { openSqliteOrderStore } from "../store/sqlite-order-store.js";
 import { currencySet } from "./currencies.js";
 import type { NewOrder, Order, OrderEvent, OrderState } from "./model.js";
-import { Orders, UPDATE_RETRIES } from "./order-service.js";
+import { Orders } from "./order-service.js";
 import type { OrderStore } from "./order-store.js";
 import { ORDER_ACTIONS, ORDER_STATES, type OrderAction } from "./state-machine.js";
 import type { UserDirectory } from "./user-directory.js";
@@ -15,7 +15,7 @@ const staff: Access = { subject: "usr_staff", ownOnly: false };
 const alice: Access = { subject: "usr_alice", ownOnly: true };
 const bob: Access = { subject: "usr_bob", ownOnly: true };
 
-// DOMAIN.md's table, retyped, so these tests do not trust the constant under test.
+// The table of docs/product.md#states, retyped, so these tests do not trust the constant under test.
 const EXPECTED: Record<OrderState, Record<OrderAction, OrderState | "-">> = {
   PENDING: { confirm: "CONFIRMED", ship: "-", deliver: "-", cancel: "CANCELLED" },
   CONFIRMED: { confirm: "-", ship: "SHIPPED", deliver: "-", cancel: "CANCELLED" },
@@ -44,9 +44,20 @@ class FakeDirectory implements UserDirectory {
 function newOrder(userId = "usr_alice", overrides: Partial<NewOrder> = {}): NewOrder {
   return {
     userId,
-    items: [{ sku: "BOOK", quantity: 2, unitPriceMinor: 1_250n }, { sku: "PEN", quantity: 3, unitPriceMinor: 99n }],
+    items: [
+      { sku: "BOOK", quantity: 2, unitPriceMinor: 1_250n },
+      { sku: "PEN", quantity: 3, unitPriceMinor: 99n },
+    ],
     currencyCode: "EUR",
-    shippingAddress: { recipient: "Alice", line1: "Hauptstr. 1", line2: "", city: "Berlin", region: "", postalCode: "10115", countryCode: "DE" },
+    shippingAddress: {
+      recipient: "Alice",
+      line1: "Hauptstr. 1",
+      line2: "",
+      city: "Berlin",
+      region: "",
+      postalCode: "10115",
+      countryCode: "DE",
+    },
     ...overrides,
   };
 }
@@ -84,7 +95,12 @@ let now: Date;
 let orders: Orders;
 
 function ordersOver(orderStore: OrderStore): Orders {
-  return new Orders({ store: orderStore, users: directory, clock: () => now, onCommitted: (events) => committed.push(events) });
+  return new Orders({
+    store: orderStore,
+    users: directory,
+    clock: () => now,
+    onCommitted: (events) => committed.push(events),
+  });
 }
 
 beforeEach(async () => {
@@ -112,12 +128,29 @@ async function orderIn(state: OrderState): Promise<Order> {
 describe("create", () => {
   it("stores a PENDING order with a computed total, server-made id, etag and times, and one CREATED event", async () => {
     const order = await orders.create({ requestId: randomUUID(), order: newOrder() }, alice);
-    expect(order).toMatchObject({ userId: "usr_alice", state: "PENDING", currencyCode: "EUR", totalMinor: 2_797n, createTime: T0, updateTime: T0 });
+    expect(order).toMatchObject({
+      userId: "usr_alice",
+      state: "PENDING",
+      currencyCode: "EUR",
+      totalMinor: 2_797n,
+      createTime: T0,
+      updateTime: T0,
+    });
     expect(order.id).toMatch(/^ord_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(order.etag).toMatch(/^[0-9a-f]{16}$/);
     const events = await store.eventsAfter(0, 10);
     expect(events).toEqual([
-      { revision: 1, orderId: order.id, userId: "usr_alice", type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_alice", reason: "", time: T0 },
+      {
+        revision: 1,
+        orderId: order.id,
+        userId: "usr_alice",
+        type: "CREATED",
+        fromState: undefined,
+        toState: "PENDING",
+        actor: "usr_alice",
+        reason: "",
+        time: T0,
+      },
     ]);
     expect(committed).toEqual([events]);
     expect(directory.asked).toEqual(["usr_alice"]);
@@ -144,7 +177,9 @@ describe("create", () => {
 
   it("creates once under concurrent identical requests", async () => {
     const requestId = randomUUID();
-    const results = await Promise.all(Array.from({ length: 10 }, () => orders.create({ requestId, order: newOrder() }, staff)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => orders.create({ requestId, order: newOrder() }, staff)),
+    );
     expect(new Set(results.map((o) => o.id)).size).toBe(1);
     expect(await store.eventsAfter(0, 100)).toHaveLength(1);
     expect(committed).toHaveLength(1);
@@ -155,7 +190,11 @@ describe("create", () => {
     const first = await orders.create({ requestId, order: newOrder() }, staff);
     const changed = newOrder("usr_alice", { items: [{ sku: "BOOK", quantity: 3, unitPriceMinor: 1_250n }] });
     const error = await failure(orders.create({ requestId, order: changed }, staff));
-    expect(error).toMatchObject({ kind: "already_exists", reason: "REQUEST_ID_REUSED", metadata: { request_id: requestId, order_id: first.id } });
+    expect(error).toMatchObject({
+      kind: "already_exists",
+      reason: "REQUEST_ID_REUSED",
+      metadata: { request_id: requestId, order_id: first.id },
+    });
     expect((await orders.list({ filter: {}, limit: 10 }, staff)).orders).toEqual([first]);
     expect(await store.headRevision()).toBe(1);
   });
@@ -174,7 +213,11 @@ describe("create", () => {
 
   it("rejects an unknown user with NOT_FOUND (USER_NOT_FOUND) and writes nothing", async () => {
     const error = await failure(orders.create({ requestId: randomUUID(), order: newOrder("usr_ghost") }, staff));
-    expect(error).toMatchObject({ kind: "not_found", reason: "USER_NOT_FOUND", resource: { type: "orderly.user.v1.User", name: "usr_ghost" } });
+    expect(error).toMatchObject({
+      kind: "not_found",
+      reason: "USER_NOT_FOUND",
+      resource: { type: "orderly.user.v1.User", name: "usr_ghost" },
+    });
     expect(await store.headRevision()).toBe(0);
     expect((await orders.list({ filter: {}, limit: 10 }, staff)).orders).toEqual([]);
     expect(committed).toEqual([]);
@@ -196,11 +239,21 @@ describe("create", () => {
   });
 
   it("bounds the total by the configured currency's exponent", async () => {
-    const withYen = new Orders({ store, users: directory, currencies: currencySet({ EUR: 2, JPY: 0 }), clock: () => now });
-    const yen = (price: bigint) => newOrder("usr_alice", { currencyCode: "JPY", items: [{ sku: "TV", quantity: 1, unitPriceMinor: price }] });
-    expect((await withYen.create({ requestId: randomUUID(), order: yen(1_000_000n) }, staff)).totalMinor).toBe(1_000_000n);
+    const withYen = new Orders({
+      store,
+      users: directory,
+      currencies: currencySet({ EUR: 2, JPY: 0 }),
+      clock: () => now,
+    });
+    const yen = (price: bigint) =>
+      newOrder("usr_alice", { currencyCode: "JPY", items: [{ sku: "TV", quantity: 1, unitPriceMinor: price }] });
+    expect((await withYen.create({ requestId: randomUUID(), order: yen(1_000_000n) }, staff)).totalMinor).toBe(
+      1_000_000n,
+    );
     const error = await failure(withYen.create({ requestId: randomUUID(), order: yen(1_000_001n) }, staff));
-    expect(error.fieldViolations).toEqual([{ field: "order.items", description: "total 1000001 JPY must be at most 1000000 JPY" }]);
+    expect(error.fieldViolations).toEqual([
+      { field: "order.items", description: "total 1000001 JPY must be at most 1000000 JPY" },
+    ]);
   });
 
   it("lets an owner-scoped caller create only for themselves", async () => {
@@ -226,7 +279,10 @@ describe("get", () => {
     expect(hidden).toMatchObject({ kind: "not_found", reason: "ORDER_NOT_FOUND", metadata: { id: order.id } });
     expect(missing).toMatchObject({ kind: "not_found", reason: "ORDER_NOT_FOUND", metadata: { id: "ord_missing" } });
     expect(hidden.message.replace(order.id, "ID")).toBe(missing.message.replace("ord_missing", "ID"));
-    for (const call of [() => orders.cancel(order.id, {}, bob), () => orders.events(order.id, { afterRevision: 0, limit: 5 }, bob)]) {
+    for (const call of [
+      () => orders.cancel(order.id, {}, bob),
+      () => orders.events(order.id, { afterRevision: 0, limit: 5 }, bob),
+    ]) {
       expect(await failure(call())).toMatchObject({ reason: "ORDER_NOT_FOUND" });
     }
     expect((await orders.get(order.id, alice)).order).toEqual(order);
@@ -238,7 +294,7 @@ describe("list", () => {
     const [a, b, c] = [await place(), await place("usr_bob"), await place()];
     const first = await orders.list({ filter: {}, limit: 2 }, staff);
     expect(first).toEqual({ orders: [c, b], hasMore: true });
-    expect(await orders.list({ filter: {}, beforeId: b!.id, limit: 2 }, staff)).toEqual({ orders: [a], hasMore: false });
+    expect(await orders.list({ filter: {}, beforeId: b.id, limit: 2 }, staff)).toEqual({ orders: [a], hasMore: false });
   });
 
   it("filters by state and user", async () => {
@@ -246,14 +302,19 @@ describe("list", () => {
     const b = await orders.cancel((await place()).id, {}, staff);
     await place("usr_bob");
     expect((await orders.list({ filter: { state: "CANCELLED" }, limit: 10 }, staff)).orders).toEqual([b]);
-    expect((await orders.list({ filter: { userId: "usr_alice", state: "PENDING" }, limit: 10 }, staff)).orders).toEqual([a]);
+    expect((await orders.list({ filter: { userId: "usr_alice", state: "PENDING" }, limit: 10 }, staff)).orders).toEqual(
+      [a],
+    );
   });
 
   it("shows an owner-scoped caller only their own orders, and nothing when they ask for someone else's", async () => {
     const a = await place("usr_alice");
     await place("usr_bob");
     expect(await orders.list({ filter: {}, limit: 10 }, alice)).toEqual({ orders: [a], hasMore: false });
-    expect(await orders.list({ filter: { userId: "usr_bob" }, limit: 10 }, alice)).toEqual({ orders: [], hasMore: false });
+    expect(await orders.list({ filter: { userId: "usr_bob" }, limit: 10 }, alice)).toEqual({
+      orders: [],
+      hasMore: false,
+    });
     expect((await orders.list({ filter: { userId: "usr_alice" }, limit: 10 }, alice)).orders).toEqual([a]);
   });
 
@@ -263,38 +324,69 @@ describe("list", () => {
 });
 
 describe("transitions: every state x every action", () => {
-  const cases = ORDER_STATES.flatMap((state) => ORDER_ACTIONS.map((action) => ({ state, action, to: EXPECTED[state][action] })));
+  const cases = ORDER_STATES.flatMap((state) =>
+    ORDER_ACTIONS.map((action) => ({ state, action, to: EXPECTED[state][action] })),
+  );
 
-  it.each(cases.filter((c) => c.to !== "-" && c.to !== c.state))("$action on $state moves to $to with one audited event", async ({ state, action, to }) => {
-    const before = await orderIn(state);
-    const head = await store.headRevision();
-    committed = [];
-    now = T1;
-    const after = await orders[action](before.id, { reason: "because" }, staff);
-    expect(after).toEqual({ ...before, state: to, updateTime: T1, etag: expect.not.stringMatching(before.etag) as string });
-    expect(await store.get(before.id)).toEqual(after);
-    const events = await store.eventsAfter(head, 10);
-    expect(events).toEqual([
-      { revision: head + 1, orderId: before.id, userId: "usr_alice", type: to, fromState: state, toState: to, actor: "usr_staff", reason: "because", time: T1 },
-    ]);
-    expect(committed).toEqual([events]);
-  });
+  it.each(cases.filter((c) => c.to !== "-" && c.to !== c.state))(
+    "$action on $state moves to $to with one audited event",
+    async ({ state, action, to }) => {
+      const before = await orderIn(state);
+      const head = await store.headRevision();
+      committed = [];
+      now = T1;
+      const after = await orders[action](before.id, { reason: "because" }, staff);
+      expect(after).toEqual({
+        ...before,
+        state: to,
+        updateTime: T1,
+        etag: expect.not.stringMatching(before.etag) as string,
+      });
+      expect(await store.get(before.id)).toEqual(after);
+      const events = await store.eventsAfter(head, 10);
+      expect(events).toEqual([
+        {
+          revision: head + 1,
+          orderId: before.id,
+          userId: "usr_alice",
+          type: to,
+          fromState: state,
+          toState: to,
+          actor: "usr_staff",
+          reason: "because",
+          time: T1,
+        },
+      ]);
+      expect(committed).toEqual([events]);
+    },
+  );
 
-  it.each(cases.filter((c) => c.to === "-"))("$action on $state is FAILED_PRECONDITION naming the state", async ({ state, action }) => {
-    const before = await orderIn(state);
-    const head = await store.headRevision();
-    committed = [];
-    const error = await failure(orders[action](before.id, {}, staff));
-    expect(error).toMatchObject({ kind: "failed_precondition", reason: "INVALID_STATE_TRANSITION", metadata: { state } });
-    expect(error.preconditionViolations).toEqual([{ type: "STATE", subject: before.id, description: expect.stringContaining(`order is ${state};`) as string }]);
-    expect(await store.get(before.id)).toEqual(before);
-    expect(await store.headRevision()).toBe(head);
-    expect(committed).toEqual([]);
-  });
+  it.each(cases.filter((c) => c.to === "-"))(
+    "$action on $state is FAILED_PRECONDITION naming the state",
+    async ({ state, action }) => {
+      const before = await orderIn(state);
+      const head = await store.headRevision();
+      committed = [];
+      const error = await failure(orders[action](before.id, {}, staff));
+      expect(error).toMatchObject({
+        kind: "failed_precondition",
+        reason: "INVALID_STATE_TRANSITION",
+        metadata: { state },
+      });
+      expect(error.preconditionViolations).toEqual([
+        { type: "STATE", subject: before.id, description: expect.stringContaining(`order is ${state};`) as string },
+      ]);
+      expect(await store.get(before.id)).toEqual(before);
+      expect(await store.headRevision()).toBe(head);
+      expect(committed).toEqual([]);
+    },
+  );
 
   it("says what the action needs", async () => {
     const shipped = await orderIn("SHIPPED");
-    expect((await failure(orders.confirm(shipped.id, {}, staff))).preconditionViolations[0]?.description).toBe("order is SHIPPED; ConfirmOrder needs PENDING");
+    expect((await failure(orders.confirm(shipped.id, {}, staff))).preconditionViolations[0]?.description).toBe(
+      "order is SHIPPED; ConfirmOrder needs PENDING",
+    );
     expect((await failure(orders.cancel(shipped.id, {}, staff))).preconditionViolations[0]?.description).toBe(
       "order is SHIPPED; CancelOrder needs PENDING, CONFIRMED or CANCELLED",
     );
@@ -312,7 +404,10 @@ describe("transitions: every state x every action", () => {
 
   it("checks a given etag, and rejects a reason over 500 characters", async () => {
     const order = await place();
-    expect(await failure(orders.confirm(order.id, { etag: "stale" }, staff))).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH" });
+    expect(await failure(orders.confirm(order.id, { etag: "stale" }, staff))).toMatchObject({
+      kind: "aborted",
+      reason: "ETAG_MISMATCH",
+    });
     expect((await orders.confirm(order.id, { etag: order.etag }, staff)).state).toBe("CONFIRMED");
     const error = await failure(orders.cancel(order.id, { reason: "x".repeat(501) }, staff));
     expect(error.fieldViolations.map((v) => v.field)).toEqual(["reason"]);
@@ -344,7 +439,11 @@ describe("transitions: every state x every action", () => {
     const racing = ordersOver(
       wrap(store, {
         update: async (...args) => {
-          if (races++ === 0) await orders.update({ id: target.id, patch: { shippingAddress: { city: "Potsdam" } }, paths: ["shipping_address.city"] }, staff);
+          if (races++ === 0)
+            await orders.update(
+              { id: target.id, patch: { shippingAddress: { city: "Potsdam" } }, paths: ["shipping_address.city"] },
+              staff,
+            );
           return store.update(...args);
         },
       }),
@@ -354,7 +453,9 @@ describe("transitions: every state x every action", () => {
     expect(races).toBe(2);
     races = 0;
     target = await place();
-    expect(await failure(racing.confirm(target.id, { etag: target.etag }, staff))).toMatchObject({ reason: "ETAG_MISMATCH" });
+    expect(await failure(racing.confirm(target.id, { etag: target.etag }, staff))).toMatchObject({
+      reason: "ETAG_MISMATCH",
+    });
     expect((await store.get(target.id))?.state).toBe("PENDING");
   });
 
@@ -384,50 +485,97 @@ describe("update", () => {
     committed = [];
     now = T1;
     const updated = await orders.update(
-      { id: order.id, patch: { items: [{ sku: "BOOK", quantity: 5, unitPriceMinor: 1_000n }], shippingAddress: { city: "Hamburg" } }, paths: ["items", "shipping_address.city"] },
+      {
+        id: order.id,
+        patch: { items: [{ sku: "BOOK", quantity: 5, unitPriceMinor: 1_000n }], shippingAddress: { city: "Hamburg" } },
+        paths: ["items", "shipping_address.city"],
+      },
       staff,
     );
-    expect(updated).toMatchObject({ totalMinor: 5_000n, items: [{ sku: "BOOK", quantity: 5, unitPriceMinor: 1_000n }], updateTime: T1, state: "PENDING" });
+    expect(updated).toMatchObject({
+      totalMinor: 5_000n,
+      items: [{ sku: "BOOK", quantity: 5, unitPriceMinor: 1_000n }],
+      updateTime: T1,
+      state: "PENDING",
+    });
     expect(updated.shippingAddress).toEqual({ ...order.shippingAddress, city: "Hamburg" });
     expect(updated.etag).not.toBe(order.etag);
     expect(await store.get(order.id)).toEqual(updated);
     const events = await store.eventsAfter(1, 10);
-    expect(events).toEqual([{ revision: 2, orderId: order.id, userId: "usr_alice", type: "UPDATED", fromState: "PENDING", toState: "PENDING", actor: "usr_staff", reason: "", time: T1 }]);
+    expect(events).toEqual([
+      {
+        revision: 2,
+        orderId: order.id,
+        userId: "usr_alice",
+        type: "UPDATED",
+        fromState: "PENDING",
+        toState: "PENDING",
+        actor: "usr_staff",
+        reason: "",
+        time: T1,
+      },
+    ]);
     expect(committed).toEqual([events]);
   });
 
   it("writes nothing when the update changes nothing", async () => {
     const order = await place();
-    expect(await orders.update({ id: order.id, patch: { shippingAddress: { city: "Berlin" } }, paths: ["shipping_address.city"] }, staff)).toEqual(order);
+    expect(
+      await orders.update(
+        { id: order.id, patch: { shippingAddress: { city: "Berlin" } }, paths: ["shipping_address.city"] },
+        staff,
+      ),
+    ).toEqual(order);
     expect(await store.headRevision()).toBe(1);
   });
 
-  it.each(["CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"] as const)("refuses a %s order with FAILED_PRECONDITION (ORDER_NOT_PENDING)", async (state) => {
-    const order = await orderIn(state);
-    const error = await failure(orders.update({ id: order.id, patch: { items: [] }, paths: ["shipping_address.city"] }, staff));
-    expect(error).toMatchObject({ kind: "failed_precondition", reason: "ORDER_NOT_PENDING", metadata: { state } });
-    expect(error.preconditionViolations).toEqual([{ type: "STATE", subject: order.id, description: `order is ${state}; UpdateOrder needs PENDING` }]);
-    expect(await store.get(order.id)).toEqual(order);
-  });
+  it.each(["CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"] as const)(
+    "refuses a %s order with FAILED_PRECONDITION (ORDER_NOT_PENDING)",
+    async (state) => {
+      const order = await orderIn(state);
+      const error = await failure(
+        orders.update({ id: order.id, patch: { items: [] }, paths: ["shipping_address.city"] }, staff),
+      );
+      expect(error).toMatchObject({ kind: "failed_precondition", reason: "ORDER_NOT_PENDING", metadata: { state } });
+      expect(error.preconditionViolations).toEqual([
+        { type: "STATE", subject: order.id, description: `order is ${state}; UpdateOrder needs PENDING` },
+      ]);
+      expect(await store.get(order.id)).toEqual(order);
+    },
+  );
 
   it("validates the result with field paths, including the total", async () => {
     const order = await place();
     const error = await failure(
-      orders.update({ id: order.id, patch: { items: [{ sku: "GOLD", quantity: 10_000, unitPriceMinor: 10_001n }] }, paths: ["items", "shipping_address.country_code"] }, staff),
+      orders.update(
+        {
+          id: order.id,
+          patch: { items: [{ sku: "GOLD", quantity: 10_000, unitPriceMinor: 10_001n }] },
+          paths: ["items", "shipping_address.country_code"],
+        },
+        staff,
+      ),
     );
     expect(error.fieldViolations.map((v) => v.field)).toEqual(["order.items", "order.shipping_address.country_code"]);
     expect(await store.get(order.id)).toEqual(order);
   });
 
   it("rejects a bad mask before reading anything", async () => {
-    expect(await failure(orders.update({ id: "ord_missing", patch: {}, paths: [] }, staff))).toMatchObject({ reason: "INVALID_UPDATE_MASK" });
-    expect(await failure(orders.update({ id: "ord_missing", patch: {}, paths: ["state"] }, staff))).toMatchObject({ reason: "INVALID_UPDATE_MASK" });
+    expect(await failure(orders.update({ id: "ord_missing", patch: {}, paths: [] }, staff))).toMatchObject({
+      reason: "INVALID_UPDATE_MASK",
+    });
+    expect(await failure(orders.update({ id: "ord_missing", patch: {}, paths: ["state"] }, staff))).toMatchObject({
+      reason: "INVALID_UPDATE_MASK",
+    });
   });
 
   it("checks a given etag", async () => {
     const order = await place();
     const request = { id: order.id, patch: { shippingAddress: { city: "Bonn" } }, paths: ["shipping_address.city"] };
-    expect(await failure(orders.update({ ...request, etag: "stale" }, staff))).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH" });
+    expect(await failure(orders.update({ ...request, etag: "stale" }, staff))).toMatchObject({
+      kind: "aborted",
+      reason: "ETAG_MISMATCH",
+    });
     expect((await orders.update({ ...request, etag: order.etag }, staff)).shippingAddress.city).toBe("Bonn");
   });
 });
@@ -439,11 +587,16 @@ describe("events", () => {
     await orders.confirm(order.id, {}, staff);
     await orders.ship(order.id, {}, staff);
     const first = await orders.events(order.id, { afterRevision: 0, limit: 2 }, alice);
-    expect(first.events.map((e) => [e.revision, e.type])).toEqual([[1, "CREATED"], [3, "CONFIRMED"]]);
+    expect(first.events.map((e) => [e.revision, e.type])).toEqual([
+      [1, "CREATED"],
+      [3, "CONFIRMED"],
+    ]);
     expect(first.hasMore).toBe(true);
     const rest = await orders.events(order.id, { afterRevision: 3, limit: 2 }, alice);
     expect(rest).toEqual({ events: [expect.objectContaining({ revision: 4, type: "SHIPPED" })], hasMore: false });
-    expect(await failure(orders.events(order.id, { afterRevision: -1, limit: 2 }, alice))).toMatchObject({ kind: "invalid_argument" });
+    expect(await failure(orders.events(order.id, { afterRevision: -1, limit: 2 }, alice))).toMatchObject({
+      kind: "invalid_argument",
+    });
   });
 });
 
@@ -451,25 +604,41 @@ describe("onCommitted", () => {
   it("receives every committed event once, in revision order", async () => {
     const a = await place();
     const b = await place("usr_bob");
-    await orders.update({ id: a.id, patch: { shippingAddress: { line2: "Apt 3" } }, paths: ["shipping_address.line2"] }, staff);
+    await orders.update(
+      { id: a.id, patch: { shippingAddress: { line2: "Apt 3" } }, paths: ["shipping_address.line2"] },
+      staff,
+    );
     await orders.confirm(a.id, {}, staff);
     await orders.cancel(b.id, {}, staff);
     await orders.cancel(b.id, {}, staff);
     await failure(orders.deliver(a.id, {}, staff));
     const seen = committed.flat();
     expect(seen).toEqual(await store.eventsAfter(0, 100));
-    expect(seen.map((e) => [e.revision, e.type])).toEqual([[1, "CREATED"], [2, "CREATED"], [3, "UPDATED"], [4, "CONFIRMED"], [5, "CANCELLED"]]);
+    expect(seen.map((e) => [e.revision, e.type])).toEqual([
+      [1, "CREATED"],
+      [2, "CREATED"],
+      [3, "UPDATED"],
+      [4, "CONFIRMED"],
+      [5, "CANCELLED"],
+    ]);
   });
 
   it("cannot fail a write that has already committed", async () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     try {
-      const throwing = new Orders({ store, users: directory, onCommitted: () => {
-        throw new Error("listener broke");
-      } });
+      const throwing = new Orders({
+        store,
+        users: directory,
+        onCommitted: () => {
+          throw new Error("listener broke");
+        },
+      });
       const order = await throwing.create({ requestId: randomUUID(), order: newOrder() }, staff);
       expect((await orders.get(order.id, staff)).order).toEqual(order);
-      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ message: "listener broke" }), expect.objectContaining({ code: "ORDERLY_ON_COMMITTED_FAILED" }));
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({ message: "listener broke" }),
+        expect.objectContaining({ code: "ORDERLY_ON_COMMITTED_FAILED" }),
+      );
     } finally {
       warn.mockRestore();
     }

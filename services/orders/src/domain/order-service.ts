@@ -1,19 +1,34 @@
 // The Orders application service: every rule about who may do what to an order, in which order the checks run, and
 // which audit event each change writes. The gRPC handler is a thin adapter over this class (proto <-> domain, paging
 // tokens); the store only persists, and UserDirectory is the only way it learns about users.
-import { randomBytes } from "node:crypto";
 import { monotonicFactory } from "ulid";
-import { invalidArgument, mayAccess, throwIfAborted, type Access, type FieldViolation } from "@orderly/kit/domain";
+import {
+  invalidArgument,
+  mayAccess,
+  newEtag,
+  ownerMayNot,
+  requireId,
+  throwIfAborted,
+  writeWithRetries,
+  type Access,
+  type FieldViolation,
+} from "@orderly/kit/domain";
 import { currencySet, type CurrencySet } from "./currencies.js";
-import { ORDER_ID_PREFIX, type NewOrder, type NewOrderEvent, type Order, type OrderEvent, type OrderFilter } from "./model.js";
+import {
+  ORDER_ID_PREFIX,
+  ORDER_RESOURCE_TYPE,
+  type NewOrder,
+  type NewOrderEvent,
+  type Order,
+  type OrderEvent,
+  type OrderFilter,
+} from "./model.js";
 import { totalOf } from "./money.js";
 import {
-  concurrentUpdate,
   invalidStateTransition,
   orderEtagMismatch,
   orderNotEditable,
   orderNotFound,
-  ownerMayNot,
   requestIdReused,
   userNotFound,
 } from "./order-errors.js";
@@ -23,9 +38,6 @@ import { EVENT_TYPE_OF_ACTION, transition, type OrderAction } from "./state-mach
 import { applyOrderMask, checkOrderMask, type OrderPatch } from "./update-mask.js";
 import type { UserDirectory } from "./user-directory.js";
 import { validateNewOrder, validateOrderContent, validateReason, validateRequestId } from "./validation.js";
-
-/** How many times a write without an etag re-reads and retries after losing to a concurrent writer. */
-export const UPDATE_RETRIES = 3;
 
 /** The most events GetOrder(include_events) returns; ListOrderEvents pages through any number. */
 export const MAX_EVENTS_ON_GET = 1000;
@@ -206,14 +218,14 @@ export class Orders {
   /**
    * Changes items and/or the shipping address of a PENDING order with compare-and-set, recomputing the total and
    * writing an UPDATED event. With an etag, any concurrent change is ETAG_MISMATCH; without one, a lost race is
-   * retried on fresh data up to UPDATE_RETRIES times, then ABORTED (CONCURRENT_UPDATE).
+   * retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED (CONCURRENT_UPDATE).
    */
   async update(request: UpdateOrderRequest, access: Access, signal?: AbortSignal): Promise<Order> {
     const { id, patch, paths } = request;
     const etag = request.etag || undefined;
     requireId(id);
     checkOrderMask(paths);
-    for (let attempt = 0; attempt <= UPDATE_RETRIES; attempt++) {
+    return writeWithRetries({ resourceType: ORDER_RESOURCE_TYPE, id, etag }, async () => {
       const current = await this.visible(id, access, signal);
       if (etag !== undefined && etag !== current.etag) throw orderEtagMismatch(id);
       if (current.state !== "PENDING") throw orderNotEditable(current);
@@ -223,15 +235,16 @@ export class Orders {
       // Writing the same content again would only add noise to the audit trail and invalidate clients' etags.
       if (canonicalOrderContent({ ...current, ...masked }) === canonicalOrderContent(current)) return current;
       const now = this.clock();
-      const next: Order = { ...current, ...masked, totalMinor: totalOf(masked.items), updateTime: now, etag: newEtag() };
-      const written = await this.store.update(next, current.etag, eventOf(next, "UPDATED", current.state, access.subject, "", now), signal);
-      if (written) {
-        this.committed([written.event]);
-        return written.order;
-      }
-      if (etag !== undefined) throw orderEtagMismatch(id);
-    }
-    throw concurrentUpdate(id, UPDATE_RETRIES + 1);
+      const next: Order = {
+        ...current,
+        ...masked,
+        totalMinor: totalOf(masked.items),
+        updateTime: now,
+        etag: newEtag(),
+      };
+      const event = eventOf(next, "UPDATED", current.state, access.subject, "", now);
+      return this.written(await this.store.update(next, current.etag, event, signal));
+    });
   }
 
   /** PENDING -> CONFIRMED. */
@@ -255,10 +268,17 @@ export class Orders {
   }
 
   /** One page of an order's audit trail, oldest first; NOT_FOUND exactly as get. */
-  async events(orderId: string, query: OrderEventsQuery, access: Access, signal?: AbortSignal): Promise<OrderEventPage> {
+  async events(
+    orderId: string,
+    query: OrderEventsQuery,
+    access: Access,
+    signal?: AbortSignal,
+  ): Promise<OrderEventPage> {
     requireLimit(query.limit);
     if (!Number.isSafeInteger(query.afterRevision) || query.afterRevision < 0) {
-      throw invalidArgument([{ field: "page_token", description: `must resume at a revision of 0 or more, got ${query.afterRevision}` }]);
+      throw invalidArgument([
+        { field: "page_token", description: `must resume at a revision of 0 or more, got ${query.afterRevision}` },
+      ]);
     }
     await this.visible(orderId, access, signal);
     const rows = await this.store.orderEvents(orderId, query.afterRevision, query.limit + 1, signal);
@@ -267,13 +287,19 @@ export class Orders {
 
   // The state machine decides; a lost CAS without an etag re-reads and decides again, because the state may have
   // moved (e.g. a concurrent cancel makes a confirm invalid rather than something to retry blindly).
-  private async move(action: OrderAction, id: string, options: TransitionOptions, access: Access, signal: AbortSignal | undefined): Promise<Order> {
+  private async move(
+    action: OrderAction,
+    id: string,
+    options: TransitionOptions,
+    access: Access,
+    signal: AbortSignal | undefined,
+  ): Promise<Order> {
     const etag = options.etag || undefined;
     const reason = options.reason ?? "";
     requireId(id);
     const violations = validateReason(reason);
     if (violations.length > 0) throw invalidArgument(violations);
-    for (let attempt = 0; attempt <= UPDATE_RETRIES; attempt++) {
+    return writeWithRetries({ resourceType: ORDER_RESOURCE_TYPE, id, etag }, async () => {
       const current = await this.visible(id, access, signal);
       if (etag !== undefined && etag !== current.etag) throw orderEtagMismatch(id);
       const step = transition(current.state, action);
@@ -282,14 +308,8 @@ export class Orders {
       const now = this.clock();
       const next: Order = { ...current, state: step.to, updateTime: now, etag: newEtag() };
       const event = eventOf(next, EVENT_TYPE_OF_ACTION[action], current.state, access.subject, reason, now);
-      const written = await this.store.update(next, current.etag, event, signal);
-      if (written) {
-        this.committed([written.event]);
-        return written.order;
-      }
-      if (etag !== undefined) throw orderEtagMismatch(id);
-    }
-    throw concurrentUpdate(id, UPDATE_RETRIES + 1);
+      return this.written(await this.store.update(next, current.etag, event, signal));
+    });
   }
 
   // Missing and hidden orders fail identically, so an owner-scoped caller cannot probe for other users' order ids.
@@ -300,22 +320,34 @@ export class Orders {
     return order;
   }
 
+  // A won compare-and-set announces its event; a lost one (undefined) is passed on for writeWithRetries to retry.
+  private written(result: { order: Order; event: OrderEvent } | undefined): Order | undefined {
+    if (!result) return undefined;
+    this.committed([result.event]);
+    return result.order;
+  }
+
   private committed(events: OrderEvent[]): void {
     if (!this.onCommitted) return;
     try {
       this.onCommitted(events);
     } catch (error) {
-      process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: "ORDERLY_ON_COMMITTED_FAILED" });
+      process.emitWarning(error instanceof Error ? error : new Error(String(error)), {
+        code: "ORDERLY_ON_COMMITTED_FAILED",
+      });
     }
   }
 }
 
-function eventOf(order: Order, type: NewOrderEvent["type"], fromState: NewOrderEvent["fromState"], actor: string, reason: string, time: Date): NewOrderEvent {
+function eventOf(
+  order: Order,
+  type: NewOrderEvent["type"],
+  fromState: NewOrderEvent["fromState"],
+  actor: string,
+  reason: string,
+  time: Date,
+): NewOrderEvent {
   return { orderId: order.id, userId: order.userId, type, fromState, toState: order.state, actor, reason, time };
-}
-
-function requireId(id: string): void {
-  if (id === "") throw invalidArgument([{ field: "id", description: "is required" }]);
 }
 
 function requireLimit(limit: number): void {
@@ -323,9 +355,4 @@ function requireLimit(limit: number): void {
     const violation: FieldViolation = { field: "page_size", description: `must be a positive integer, got ${limit}` };
     throw invalidArgument([violation]);
   }
-}
-
-// Random rather than a counter or hash: clients must treat etags as opaque, and this keeps them honest.
-function newEtag(): string {
-  return randomBytes(8).toString("hex");
 }

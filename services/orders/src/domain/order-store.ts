@@ -42,7 +42,12 @@ export interface OrderStore {
    * Compare-and-set: writes `order` and appends `event` in one transaction if the stored etag equals expectedEtag.
    * Returns undefined when the etag differs or the order is gone.
    */
-  update(order: Order, expectedEtag: string, event: NewOrderEvent, signal?: AbortSignal): Promise<{ order: Order; event: OrderEvent } | undefined>;
+  update(
+    order: Order,
+    expectedEtag: string,
+    event: NewOrderEvent,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; event: OrderEvent } | undefined>;
   /** An order's events, oldest first, with revision > afterRevision. */
   orderEvents(orderId: string, afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]>;
   /** The store-wide event log after a revision, oldest first (what WatchOrders replays and tails). */

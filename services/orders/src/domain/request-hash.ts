@@ -7,7 +7,9 @@ import type { NewOrder } from "./model.js";
 const CANONICAL_VERSION = "orderly.order.create/v1";
 
 /** A canonical JSON of an order's content: arrays in a fixed field order, money as decimal strings, items in order. */
-export function canonicalOrderContent(order: Pick<NewOrder, "userId" | "items" | "currencyCode" | "shippingAddress">): string {
+export function canonicalOrderContent(
+  order: Pick<NewOrder, "userId" | "items" | "currencyCode" | "shippingAddress">,
+): string {
   const a = order.shippingAddress;
   // Arrays rather than objects: key order can never differ, and bigint (which JSON cannot encode) becomes a string.
   return JSON.stringify([

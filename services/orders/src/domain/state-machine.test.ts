@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { OrderState } from "./model.js";
-import { EVENT_TYPE_OF_ACTION, ORDER_ACTIONS, ORDER_STATES, statesAllowing, transition, TRANSITIONS, type OrderAction } from "./state-machine.js";
+import {
+  EVENT_TYPE_OF_ACTION,
+  ORDER_ACTIONS,
+  ORDER_STATES,
+  statesAllowing,
+  transition,
+  TRANSITIONS,
+  type OrderAction,
+} from "./state-machine.js";
 
-// DOMAIN.md's table, retyped as text so the test does not read the constant it checks.
-const DOMAIN_TABLE = `
+// The table of docs/product.md#states, retyped as text so the test does not read the constant it checks.
+const PRODUCT_TABLE = `
   from \\ method | confirm   | ship    | deliver   | cancel
   PENDING        | CONFIRMED | -       | -         | CANCELLED
   CONFIRMED      | -         | SHIPPED | -         | CANCELLED
@@ -13,12 +21,17 @@ const DOMAIN_TABLE = `
 `;
 
 function parse(table: string): { from: OrderState; action: OrderAction; cell: string }[] {
-  const [header, ...rows] = table.trim().split("\n").map((line) => line.split("|").map((cell) => cell.trim()));
+  const [header, ...rows] = table
+    .trim()
+    .split("\n")
+    .map((line) => line.split("|").map((cell) => cell.trim()));
   const actions = header!.slice(1) as OrderAction[];
-  return rows.flatMap(([from, ...cells]) => cells.map((cell, i) => ({ from: from as OrderState, action: actions[i]!, cell })));
+  return rows.flatMap(([from, ...cells]) =>
+    cells.map((cell, i) => ({ from: from as OrderState, action: actions[i]!, cell })),
+  );
 }
 
-const cells = parse(DOMAIN_TABLE);
+const cells = parse(PRODUCT_TABLE);
 
 describe("the transition table", () => {
   it("covers every state x every action, and nothing else", () => {
@@ -44,7 +57,12 @@ describe("the transition table", () => {
   });
 
   it("names the event each action writes and the states each action needs", () => {
-    expect(EVENT_TYPE_OF_ACTION).toEqual({ confirm: "CONFIRMED", ship: "SHIPPED", deliver: "DELIVERED", cancel: "CANCELLED" });
+    expect(EVENT_TYPE_OF_ACTION).toEqual({
+      confirm: "CONFIRMED",
+      ship: "SHIPPED",
+      deliver: "DELIVERED",
+      cancel: "CANCELLED",
+    });
     expect(statesAllowing("confirm")).toEqual(["PENDING"]);
     expect(statesAllowing("ship")).toEqual(["CONFIRMED"]);
     expect(statesAllowing("deliver")).toEqual(["SHIPPED"]);

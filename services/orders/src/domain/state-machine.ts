@@ -1,5 +1,5 @@
-// The order life cycle as data: one table, copied cell for cell from DOMAIN.md, so reviewing the rules means reading
-// the table, and the service never decides a move with its own if/else.
+// The order life cycle as data: one table, copied cell for cell from docs/product.md#states, so reviewing the rules
+// means reading the table, and the service never decides a move with its own if/else.
 import type { OrderEventType, OrderState } from "./model.js";
 
 /** What a caller can do to an order's state: ConfirmOrder, ShipOrder, DeliverOrder and CancelOrder. */
@@ -14,13 +14,16 @@ export const ORDER_ACTIONS: readonly OrderAction[] = ["confirm", "ship", "delive
 /** A cell of the table: the state an action leads to, or "-" when the action is not allowed from that state. */
 export type TransitionCell = OrderState | "-";
 
-/** from state -> action -> to state, exactly as DOMAIN.md; CANCELLED x cancel stays CANCELLED (a no-op success). */
+/**
+ * from state -> action -> to state, exactly as docs/product.md#states; CANCELLED x cancel stays CANCELLED (a no-op
+ * success).
+ */
 export const TRANSITIONS: { readonly [From in OrderState]: { readonly [Action in OrderAction]: TransitionCell } } = {
-  PENDING:   { confirm: "CONFIRMED", ship: "-",       deliver: "-",         cancel: "CANCELLED" },
-  CONFIRMED: { confirm: "-",         ship: "SHIPPED", deliver: "-",         cancel: "CANCELLED" },
-  SHIPPED:   { confirm: "-",         ship: "-",       deliver: "DELIVERED", cancel: "-" },
-  DELIVERED: { confirm: "-",         ship: "-",       deliver: "-",         cancel: "-" },
-  CANCELLED: { confirm: "-",         ship: "-",       deliver: "-",         cancel: "CANCELLED" },
+  PENDING: { confirm: "CONFIRMED", ship: "-", deliver: "-", cancel: "CANCELLED" },
+  CONFIRMED: { confirm: "-", ship: "SHIPPED", deliver: "-", cancel: "CANCELLED" },
+  SHIPPED: { confirm: "-", ship: "-", deliver: "DELIVERED", cancel: "-" },
+  DELIVERED: { confirm: "-", ship: "-", deliver: "-", cancel: "-" },
+  CANCELLED: { confirm: "-", ship: "-", deliver: "-", cancel: "CANCELLED" },
 };
 
 /** The audit event type each action writes when it changes the state. */

@@ -9,7 +9,15 @@ const current: Order = {
   items: [{ sku: "OLD", quantity: 1, unitPriceMinor: 100n }],
   totalMinor: 100n,
   currencyCode: "EUR",
-  shippingAddress: { recipient: "Old R", line1: "Old 1", line2: "Old 2", city: "Old City", region: "Old Region", postalCode: "111", countryCode: "DE" },
+  shippingAddress: {
+    recipient: "Old R",
+    line1: "Old 1",
+    line2: "Old 2",
+    city: "Old City",
+    region: "Old Region",
+    postalCode: "111",
+    countryCode: "DE",
+  },
   state: "PENDING",
   createTime: new Date(0),
   updateTime: new Date(0),
@@ -17,7 +25,15 @@ const current: Order = {
 };
 const patch = {
   items: [{ sku: "NEW", quantity: 2, unitPriceMinor: 250n }],
-  shippingAddress: { recipient: "New R", line1: "New 1", line2: "New 2", city: "New City", region: "New Region", postalCode: "222", countryCode: "FR" },
+  shippingAddress: {
+    recipient: "New R",
+    line1: "New 1",
+    line2: "New 2",
+    city: "New City",
+    region: "New Region",
+    postalCode: "222",
+    countryCode: "FR",
+  },
 };
 
 function thrown(fn: () => unknown): DomainError {
@@ -32,7 +48,10 @@ function thrown(fn: () => unknown): DomainError {
 
 describe("applyOrderMask", () => {
   it("changes only the items for 'items'", () => {
-    expect(applyOrderMask(current, patch, ["items"])).toEqual({ items: patch.items, shippingAddress: current.shippingAddress });
+    expect(applyOrderMask(current, patch, ["items"])).toEqual({
+      items: patch.items,
+      shippingAddress: current.shippingAddress,
+    });
   });
 
   it("changes single address fields and keeps the rest", () => {
@@ -43,7 +62,9 @@ describe("applyOrderMask", () => {
   });
 
   it("replaces the whole address for 'shipping_address', clearing fields absent from the patch", () => {
-    expect(applyOrderMask(current, { shippingAddress: { recipient: "Only" } }, ["shipping_address"]).shippingAddress).toEqual({
+    expect(
+      applyOrderMask(current, { shippingAddress: { recipient: "Only" } }, ["shipping_address"]).shippingAddress,
+    ).toEqual({
       recipient: "Only",
       line1: "",
       line2: "",
@@ -80,7 +101,9 @@ describe("applyOrderMask", () => {
   });
 
   it("rejects unknown paths with one violation each, naming them once", () => {
-    const error = thrown(() => checkOrderMask(["items", "state", "shipping_address.street", "state", "currency_code", "total_minor"]));
+    const error = thrown(() =>
+      checkOrderMask(["items", "state", "shipping_address.street", "state", "currency_code", "total_minor"]),
+    );
     expect(error).toMatchObject({
       kind: "invalid_argument",
       reason: "INVALID_UPDATE_MASK",

@@ -1,9 +1,8 @@
 // AIP-134 update masks for UpdateOrder: only the named paths change. A path named in the mask but absent from the
 // patch means "set to the empty value", as in proto3, so the result is then caught by validation (an order needs items
 // and an address) instead of silently keeping the old value.
-import { DomainError, type FieldViolation } from "@orderly/kit/domain";
+import { checkUpdateMask } from "@orderly/kit/domain";
 import type { LineItem, Order, ShippingAddress } from "./model.js";
-import { OrderReason } from "./order-errors.js";
 
 // Proto field name -> domain field name, for the address subfields a mask may name one by one.
 const ADDRESS_FIELDS = {
@@ -36,22 +35,9 @@ export interface MaskedOrder {
   shippingAddress: ShippingAddress;
 }
 
-const KNOWN_PATHS: ReadonlySet<string> = new Set(ORDER_MASK_PATHS);
-
 /** Throws INVALID_ARGUMENT (reason INVALID_UPDATE_MASK) for an empty mask or any unknown path; checks nothing else. */
 export function checkOrderMask(paths: readonly string[]): void {
-  // An empty mask would mean "replace everything" in some APIs; being explicit avoids wiping an order by accident.
-  if (paths.length === 0) {
-    throw maskError([{ field: "update_mask", description: `must name at least one path; allowed: ${ORDER_MASK_PATHS.join(", ")}` }], []);
-  }
-  const unknown = [...new Set(paths.filter((path) => !KNOWN_PATHS.has(path)))];
-  if (unknown.length > 0) {
-    const violations = unknown.map((path) => ({
-      field: "update_mask",
-      description: `unknown path ${JSON.stringify(path)}; allowed: ${ORDER_MASK_PATHS.join(", ")}`,
-    }));
-    throw maskError(violations, unknown);
-  }
+  checkUpdateMask(paths, ORDER_MASK_PATHS);
 }
 
 /** The order's items and address after copying the masked paths from `patch`; pure, and throws only for a bad mask. */
@@ -72,12 +58,4 @@ export function applyOrderMask(current: Order, patch: OrderPatch, paths: readonl
 
 function emptyAddress(): ShippingAddress {
   return { recipient: "", line1: "", line2: "", city: "", region: "", postalCode: "", countryCode: "" };
-}
-
-function maskError(violations: FieldViolation[], unknownPaths: string[]): DomainError {
-  const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new DomainError("invalid_argument", OrderReason.INVALID_UPDATE_MASK, `invalid update_mask: ${summary}`, {
-    fieldViolations: violations,
-    metadata: unknownPaths.length > 0 ? { unknown_paths: unknownPaths.join(",") } : {},
-  });
 }

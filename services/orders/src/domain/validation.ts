@@ -6,7 +6,7 @@ import type { CurrencySet } from "./currencies.js";
 import type { LineItem, ShippingAddress } from "./model.js";
 import { formatMinor, maxTotalMinor, totalOf } from "./money.js";
 
-/** Limits from DOMAIN.md and the comments in proto/orderly/order/v1/order.proto. */
+/** The limits of docs/product.md#orders and the comments in proto/orderly/order/v1/order.proto. */
 export const OrderLimits = {
   itemsMin: 1,
   itemsMax: 100,
@@ -62,10 +62,17 @@ export function validateOrderContent(order: OrderContent, currencies: CurrencySe
  * (reported on the list itself, since no single item is at fault). `exponent` is undefined for an unknown currency,
  * whose violation is reported elsewhere; the total is then not checked because its bound depends on the currency.
  */
-export function validateItems(items: readonly LineItem[], exponent: number | undefined, currencyCode: string, field = "order.items"): FieldViolation[] {
+export function validateItems(
+  items: readonly LineItem[],
+  exponent: number | undefined,
+  currencyCode: string,
+  field = "order.items",
+): FieldViolation[] {
   if (items.length < OrderLimits.itemsMin || items.length > OrderLimits.itemsMax) {
     // Per-item checks are skipped for an oversized list so one request cannot produce an unbounded error.
-    return [{ field, description: `must hold ${OrderLimits.itemsMin} to ${OrderLimits.itemsMax} items, got ${items.length}` }];
+    return [
+      { field, description: `must hold ${OrderLimits.itemsMin} to ${OrderLimits.itemsMax} items, got ${items.length}` },
+    ];
   }
   const violations: FieldViolation[] = [];
   items.forEach((item, index) => violations.push(...validateItem(item, `${field}[${index}]`)));
@@ -88,7 +95,10 @@ export function validateItem(item: LineItem, prefix: string): FieldViolation[] {
   const violations: FieldViolation[] = [];
   const skuLength = codePointLength(item.sku);
   if (skuLength < 1 || skuLength > OrderLimits.skuMaxChars) {
-    violations.push({ field: `${prefix}.sku`, description: `must be 1 to ${OrderLimits.skuMaxChars} characters, got ${skuLength}` });
+    violations.push({
+      field: `${prefix}.sku`,
+      description: `must be 1 to ${OrderLimits.skuMaxChars} characters, got ${skuLength}`,
+    });
   }
   violations.push(...controlCharacterViolations(`${prefix}.sku`, item.sku));
   const { quantity } = item;
@@ -99,17 +109,26 @@ export function validateItem(item: LineItem, prefix: string): FieldViolation[] {
     });
   }
   if (item.unitPriceMinor < 0n) {
-    violations.push({ field: `${prefix}.unit_price_minor`, description: `must be 0 or more, got ${item.unitPriceMinor}` });
+    violations.push({
+      field: `${prefix}.unit_price_minor`,
+      description: `must be 0 or more, got ${item.unitPriceMinor}`,
+    });
   }
   return violations;
 }
 
 /** Violations of a currency code: required, 3 upper-case letters, and one of the configured set (which it lists). */
-export function validateCurrency(code: string, currencies: CurrencySet, field = "order.currency_code"): FieldViolation[] {
+export function validateCurrency(
+  code: string,
+  currencies: CurrencySet,
+  field = "order.currency_code",
+): FieldViolation[] {
   const allowed = currencies.codes.join(", ");
   if (code === "") return [{ field, description: `is required; one of ${allowed}` }];
-  if (!CURRENCY_SHAPE.test(code)) return [{ field, description: `must be an upper-case ISO 4217 code, one of ${allowed}; got ${shown(code)}` }];
-  if (currencies.exponentOf(code) === undefined) return [{ field, description: `must be one of ${allowed}; got ${shown(code)}` }];
+  if (!CURRENCY_SHAPE.test(code))
+    return [{ field, description: `must be an upper-case ISO 4217 code, one of ${allowed}; got ${shown(code)}` }];
+  if (currencies.exponentOf(code) === undefined)
+    return [{ field, description: `must be one of ${allowed}; got ${shown(code)}` }];
   return [];
 }
 
@@ -117,8 +136,12 @@ export function validateCurrency(code: string, currencies: CurrencySet, field = 
  * Violations of a shipping address under `field`. An absent address and one with every field empty are the same to
  * a proto3 client, so both are one "is required" rather than five.
  */
-export function validateShippingAddress(address: ShippingAddress | undefined, field = "order.shipping_address"): FieldViolation[] {
-  if (!address || Object.values(address).every((value) => value.trim() === "")) return [{ field, description: "is required" }];
+export function validateShippingAddress(
+  address: ShippingAddress | undefined,
+  field = "order.shipping_address",
+): FieldViolation[] {
+  if (!address || (Object.values(address) as string[]).every((value) => value.trim() === ""))
+    return [{ field, description: "is required" }];
   const violations: FieldViolation[] = [];
   const check = (name: string, value: string, max: number, required: boolean) => {
     if (required && value.trim() === "") {
@@ -126,7 +149,8 @@ export function validateShippingAddress(address: ShippingAddress | undefined, fi
       return;
     }
     const length = codePointLength(value);
-    if (length > max) violations.push({ field: `${field}.${name}`, description: `must be at most ${max} characters, got ${length}` });
+    if (length > max)
+      violations.push({ field: `${field}.${name}`, description: `must be at most ${max} characters, got ${length}` });
     violations.push(...controlCharacterViolations(`${field}.${name}`, value));
   };
   check("recipient", address.recipient, OrderLimits.recipientMaxChars, true);
@@ -149,17 +173,20 @@ export function validateShippingAddress(address: ShippingAddress | undefined, fi
 /** Violations of CreateOrder's request_id: required, and a UUID. */
 export function validateRequestId(requestId: string, field = "request_id"): FieldViolation[] {
   if (requestId === "") return [{ field, description: "is required: a UUID made once per intended order" }];
-  if (!UUID_SHAPE.test(requestId)) return [{ field, description: `must be a UUID, e.g. 123e4567-e89b-12d3-a456-426614174000; got ${shown(requestId)}` }];
+  if (!UUID_SHAPE.test(requestId))
+    return [
+      { field, description: `must be a UUID, e.g. 123e4567-e89b-12d3-a456-426614174000; got ${shown(requestId)}` },
+    ];
   return [];
 }
 
 /** Violations of a transition's reason (CancelOrder's `reason`). */
 export function validateReason(reason: string, field = "reason"): FieldViolation[] {
   const length = codePointLength(reason);
-  if (length > OrderLimits.reasonMaxChars) return [{ field, description: `must be at most ${OrderLimits.reasonMaxChars} characters, got ${length}` }];
+  if (length > OrderLimits.reasonMaxChars)
+    return [{ field, description: `must be at most ${OrderLimits.reasonMaxChars} characters, got ${length}` }];
   return controlCharacterViolations(field, reason, { freeText: true });
 }
-
 
 // Values are caller data: cap what we echo back so an oversized value cannot blow up the error message.
 function shown(value: string, max = 40): string {

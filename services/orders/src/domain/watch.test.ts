@@ -17,7 +17,10 @@ class FakeLog implements Pick<OrderStore, "eventsAfter" | "headRevision" | "firs
   /** Runs in headRevision after the head was taken, before it is returned. */
   afterHead: (() => Promise<void>) | undefined;
 
-  append(count = 1, { userId = "usr_alice", orderId, time = NOW }: { userId?: string; orderId?: string; time?: Date } = {}): void {
+  append(
+    count = 1,
+    { userId = "usr_alice", orderId, time = NOW }: { userId?: string; orderId?: string; time?: Date } = {},
+  ): void {
     for (let i = 0; i < count; i++) {
       const revision = this.events.length + 1;
       this.events.push({
@@ -55,7 +58,12 @@ let feed: EventFeed;
 
 beforeEach(async () => {
   log = new FakeLog();
-  feed = new EventFeed({ store: log, onError: (e) => { throw e; } });
+  feed = new EventFeed({
+    store: log,
+    onError: (e) => {
+      throw e;
+    },
+  });
   await feed.start();
 });
 afterEach(async () => {
@@ -69,13 +77,20 @@ async function publish(count = 1, options: Parameters<FakeLog["append"]>[1] = {}
   await feed.idle();
 }
 
-function open(request: WatchRequest, access: Access = staff, deps: Partial<WatchDeps> = {}, signal = new AbortController().signal) {
+function open(
+  request: WatchRequest,
+  access: Access = staff,
+  deps: Partial<WatchDeps> = {},
+  signal = new AbortController().signal,
+) {
   return watchOrders({ store: log, feed, clock: () => NOW, heartbeatMs: 60_000, ...deps }, request, access, signal);
 }
 
 /** "e<revision>", "sync@<head>" or "hb@<head>": short enough to compare whole streams. */
 function label(item: WatchItem): string {
-  return item.kind === "event" ? `e${item.event.revision}` : `${item.kind === "sync" ? "sync" : "hb"}@${item.headRevision}`;
+  return item.kind === "event"
+    ? `e${item.event.revision}`
+    : `${item.kind === "sync" ? "sync" : "hb"}@${item.headRevision}`;
 }
 
 async function take(watch: AsyncIterator<WatchItem>, count: number): Promise<string[]> {
@@ -205,7 +220,11 @@ describe("watchOrders: out of range", () => {
 
   it("is OUT_OF_RANGE when events after sinceRevision are older than the replay horizon", async () => {
     const error = await failure(open({ sinceRevision: 1 }).next());
-    expect(error).toMatchObject({ kind: "out_of_range", reason: "REVISION_OUT_OF_RANGE", metadata: { since_revision: "1", oldest_revision: "3" } });
+    expect(error).toMatchObject({
+      kind: "out_of_range",
+      reason: "REVISION_OUT_OF_RANGE",
+      metadata: { since_revision: "1", oldest_revision: "3" },
+    });
     expect(feed.subscriberCount).toBe(0);
   });
 
@@ -225,7 +244,11 @@ describe("watchOrders: out of range", () => {
 
   it("is OUT_OF_RANGE (REVISION_AHEAD) when sinceRevision is past the head", async () => {
     const error = await failure(open({ sinceRevision: 5 }).next());
-    expect(error).toMatchObject({ kind: "out_of_range", reason: "REVISION_AHEAD", metadata: { since_revision: "5", head_revision: "4" } });
+    expect(error).toMatchObject({
+      kind: "out_of_range",
+      reason: "REVISION_AHEAD",
+      metadata: { since_revision: "5", head_revision: "4" },
+    });
   });
 });
 
@@ -305,7 +328,12 @@ describe("watchOrders: heartbeat, backpressure, cancellation", () => {
     await publish(4); // 4 events into a queue of 3, nobody pulling
     expect(feed.subscriberCount).toBe(0);
     const error = await failure(watch.next());
-    expect(error).toMatchObject({ kind: "resource_exhausted", reason: "WATCH_TOO_SLOW", retryAfterMs: 1000, metadata: { last_revision: "3" } });
+    expect(error).toMatchObject({
+      kind: "resource_exhausted",
+      reason: "WATCH_TOO_SLOW",
+      retryAfterMs: 1000,
+      metadata: { last_revision: "3" },
+    });
     expect(await watch.next()).toEqual({ done: true, value: undefined });
   });
 

@@ -64,17 +64,31 @@ const MAX_CATCH_UP_ROUNDS = 3;
  * One item per next(); a consumer that stops pulling lets live events queue up to queueLimit, then the next pull throws
  * WATCH_TOO_SLOW. Aborting `signal` rejects a pending next() with signal.reason and unsubscribes at once.
  */
-export function watchOrders(deps: WatchDeps, request: WatchRequest, access: Access, signal: AbortSignal): AsyncGenerator<WatchItem, void, undefined> {
+export function watchOrders(
+  deps: WatchDeps,
+  request: WatchRequest,
+  access: Access,
+  signal: AbortSignal,
+): AsyncGenerator<WatchItem, void, undefined> {
   return watch(deps, request, access, signal);
 }
 
 /** The events a caller sees: the request's filters, and only their own when their permission is ":own". */
-export function watchScope(request: Pick<WatchRequest, "orderId" | "userId">, access: Access): (event: OrderEvent) => boolean {
+export function watchScope(
+  request: Pick<WatchRequest, "orderId" | "userId">,
+  access: Access,
+): (event: OrderEvent) => boolean {
   const { orderId, userId } = request;
-  return (event) => (!orderId || event.orderId === orderId) && (!userId || event.userId === userId) && mayAccess(access, event.userId);
+  return (event) =>
+    (!orderId || event.orderId === orderId) && (!userId || event.userId === userId) && mayAccess(access, event.userId);
 }
 
-async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, signal: AbortSignal): AsyncGenerator<WatchItem, void, undefined> {
+async function* watch(
+  deps: WatchDeps,
+  request: WatchRequest,
+  access: Access,
+  signal: AbortSignal,
+): AsyncGenerator<WatchItem, void, undefined> {
   const { store, feed } = deps;
   const clock = deps.clock ?? (() => new Date());
   const heartbeatMs = deps.heartbeatMs ?? WATCH_DEFAULTS.heartbeatMs;
@@ -93,7 +107,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
     if (!inScope(event)) return;
     queue.push(event);
     // Once live, an overflow is final: stop listening now so an abandoned stream holds nothing.
-    if (queue.overflowed && live) stopListening();
+    if (queue.hasOverflowed() && live) stopListening();
   });
   const stopListening = () => {
     unsubscribe?.();
@@ -125,7 +139,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
         }
         if (page.length < replayBatchSize) break;
       }
-      if (!queue.overflowed) break;
+      if (!queue.hasOverflowed()) break;
       if (round >= MAX_CATCH_UP_ROUNDS) throw watchTooSlow(position);
       queue.reset();
       head = Math.max(feed.head(), await store.headRevision(signal));
@@ -139,7 +153,7 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
     let lastYield = performance.now();
     for (;;) {
       throwIfAborted(signal);
-      if (queue.overflowed) throw watchTooSlow(position);
+      if (queue.hasOverflowed()) throw watchTooSlow(position);
       const event = queue.shift();
       if (event) {
         if (event.revision <= position) continue; // already replayed
@@ -166,11 +180,22 @@ async function* watch(deps: WatchDeps, request: WatchRequest, access: Access, si
 }
 
 /** OUT_OF_RANGE unless every event after `since` up to `head` is still in the replay horizon. */
-async function checkReplayable(deps: WatchDeps, since: number, head: number, clock: () => Date, signal: AbortSignal): Promise<void> {
+async function checkReplayable(
+  deps: WatchDeps,
+  since: number,
+  head: number,
+  clock: () => Date,
+  signal: AbortSignal,
+): Promise<void> {
   if (since > head) {
-    throw new DomainError("out_of_range", WatchReason.REVISION_AHEAD, `since_revision ${since} is ahead of the newest revision ${head}; list again`, {
-      metadata: { since_revision: String(since), head_revision: String(head) },
-    });
+    throw new DomainError(
+      "out_of_range",
+      WatchReason.REVISION_AHEAD,
+      `since_revision ${since} is ahead of the newest revision ${head}; list again`,
+      {
+        metadata: { since_revision: String(since), head_revision: String(head) },
+      },
+    );
   }
   if (since === head) return;
   const retentionMs = deps.replayRetentionMs ?? WATCH_DEFAULTS.replayRetentionMs;
@@ -178,18 +203,28 @@ async function checkReplayable(deps: WatchDeps, since: number, head: number, clo
   const oldest = (await deps.store.firstRevisionSince(horizon, signal)) ?? head + 1;
   throwIfAborted(signal);
   if (since + 1 < oldest) {
-    throw new DomainError("out_of_range", WatchReason.REVISION_OUT_OF_RANGE, `since_revision ${since} is older than the replayable log (oldest ${oldest}); list again`, {
-      metadata: { since_revision: String(since), oldest_revision: String(oldest) },
-    });
+    throw new DomainError(
+      "out_of_range",
+      WatchReason.REVISION_OUT_OF_RANGE,
+      `since_revision ${since} is older than the replayable log (oldest ${oldest}); list again`,
+      {
+        metadata: { since_revision: String(since), oldest_revision: String(oldest) },
+      },
+    );
   }
 }
 
 /** RESOURCE_EXHAUSTED: the consumer fell queueLimit events behind; it should resume from lastRevision. */
 function watchTooSlow(lastRevision: number): DomainError {
-  return new DomainError("resource_exhausted", WatchReason.WATCH_TOO_SLOW, `the watch fell too far behind; resume from revision ${lastRevision}`, {
-    metadata: { last_revision: String(lastRevision) },
-    retryAfterMs: WATCH_RETRY_AFTER_MS,
-  });
+  return new DomainError(
+    "resource_exhausted",
+    WatchReason.WATCH_TOO_SLOW,
+    `the watch fell too far behind; resume from revision ${lastRevision}`,
+    {
+      metadata: { last_revision: String(lastRevision) },
+      retryAfterMs: WATCH_RETRY_AFTER_MS,
+    },
+  );
 }
 
 /** Live events not yet pulled, bounded: an overflow empties it and drops everything until reset(). */
@@ -199,9 +234,14 @@ class LiveQueue {
   private waiter: { wake: () => void; fail: (reason: unknown) => void } | undefined;
   private failed = false;
   private failure: unknown;
-  overflowed = false;
+  private overflowed = false;
 
   constructor(private readonly limit: number) {}
+
+  /** True once a push found the queue full (its events were dropped); a method so each check reads it afresh. */
+  hasOverflowed(): boolean {
+    return this.overflowed;
+  }
 
   push(event: OrderEvent): void {
     if (this.overflowed || this.failed) return;

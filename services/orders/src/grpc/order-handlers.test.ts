@@ -1,7 +1,16 @@
 // OrderService on the wire in one process: the real handlers, domain, SQLite store and watch behind the kit's chain,
 // checking users through a real UserService server over gRPC, all on 127.0.0.1:0, called through the typed clients.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, createOrderClient, createUserClient, OrderState, type NewOrderInput, type OrderClient, type UserClient, type WatchItem } from "@orderly/clients";
+import {
+  Code,
+  createOrderClient,
+  createUserClient,
+  OrderState,
+  type NewOrderInput,
+  type OrderClient,
+  type UserClient,
+  type WatchItem,
+} from "@orderly/clients";
 import { createPageTokens } from "@orderly/kit";
 import { failureOf, startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
@@ -25,7 +34,13 @@ let support: OrderClient;
 let alice: { id: string; orders: OrderClient };
 let bob: { id: string; orders: OrderClient };
 
-const address = { recipient: "Ada Lovelace", line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", countryCode: "GB" };
+const address = {
+  recipient: "Ada Lovelace",
+  line1: "12 St James's Square",
+  city: "London",
+  postalCode: "SW1Y 4JH",
+  countryCode: "GB",
+};
 const newOrder = (userId: string, quantity = 1): NewOrderInput => ({
   userId,
   items: [{ sku: "BOOK-1", quantity, unitPriceMinor: 1250n }],
@@ -35,7 +50,9 @@ const newOrder = (userId: string, quantity = 1): NewOrderInput => ({
 
 beforeAll(async () => {
   userStore = await openSqliteUserStore({ path: ":memory:" });
-  userServer = await startTestServer((s) => s.addService(UserServiceService, userHandlers(new Users({ store: userStore }), createPageTokens("t"))));
+  userServer = await startTestServer((s) =>
+    s.addService(UserServiceService, userHandlers(new Users({ store: userStore }), createPageTokens("t"))),
+  );
   orderStore = await openSqliteOrderStore({ path: ":memory:" });
   feed = new EventFeed({ store: orderStore });
   await feed.start();
@@ -43,15 +60,23 @@ beforeAll(async () => {
     address: userServer.address,
     tokenProvider: () => testToken("svc-orders", ["service"]),
   });
-  const orders = new Orders({ store: orderStore, users: grpcUserDirectory(serviceUsers), onCommitted: () => feed.notify() });
+  const orders = new Orders({
+    store: orderStore,
+    users: grpcUserDirectory(serviceUsers),
+    onCommitted: () => feed.notify(),
+  });
   orderServer = await startTestServer((s) =>
-    s.addService(OrderServiceService, orderHandlers(orders, { store: orderStore, feed, heartbeatMs: 200 }, createPageTokens("t"))),
+    s.addService(
+      OrderServiceService,
+      orderHandlers(orders, { store: orderStore, feed, heartbeatMs: 200 }, createPageTokens("t")),
+    ),
   );
   const userAdmin = createUserClient({ address: userServer.address, token: await testToken("adm_1", ["admin"]) });
   const a = await userAdmin.create({ email: "alice@example.com" });
   const b = await userAdmin.create({ email: "bob@example.com" });
   userAdmin.close();
-  const client = async (sub: string, roles: string[]) => createOrderClient({ address: orderServer.address, token: await testToken(sub, roles) });
+  const client = async (sub: string, roles: string[]) =>
+    createOrderClient({ address: orderServer.address, token: await testToken(sub, roles) });
   admin = await client("adm_1", ["admin"]);
   support = await client("sup_1", ["support"]);
   alice = { id: a.id, orders: await client(a.id, ["user"]) };
@@ -69,21 +94,32 @@ afterAll(async () => {
 
 describe("CreateOrder", () => {
   it("creates a PENDING order with a server-computed exact total, after checking the user over gRPC", async () => {
-    const order = await alice.orders.create({ ...newOrder(alice.id, 3), items: [{ sku: "A", quantity: 3, unitPriceMinor: 1999n }, { sku: "B", quantity: 1, unitPriceMinor: 1n }] });
+    const order = await alice.orders.create({
+      ...newOrder(alice.id, 3),
+      items: [
+        { sku: "A", quantity: 3, unitPriceMinor: 1999n },
+        { sku: "B", quantity: 1, unitPriceMinor: 1n },
+      ],
+    });
     expect(order.id).toMatch(/^ord_/);
     expect(order.totalMinor).toBe(5998n);
     expect(order.state).toBe(OrderState.ORDER_STATE_PENDING);
   });
 
   it("answers 50 concurrent identical requests with one order, 50 times the same answer", async () => {
-    const requestId = crypto.randomUUID();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => alice.orders.create(newOrder(alice.id, 2), { requestId })));
+    const idempotencyKey = crypto.randomUUID();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => alice.orders.create(newOrder(alice.id, 2), { idempotencyKey })),
+    );
     expect(new Set(answers.map((o) => o.id)).size).toBe(1);
-    expect(new Set(answers.map((o) => JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)))).size).toBe(1);
+    expect(
+      new Set(answers.map((o) => JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))))
+        .size,
+    ).toBe(1);
     const events = [];
     for await (const event of admin.events(answers[0]!.id)) events.push(event);
     expect(events).toHaveLength(1);
-    const reused = await failureOf(alice.orders.create(newOrder(alice.id, 3), { requestId }));
+    const reused = await failureOf(alice.orders.create(newOrder(alice.id, 3), { idempotencyKey }));
     expect([reused.code, reused.reason]).toEqual([Code.ALREADY_EXISTS, "REQUEST_ID_REUSED"]);
   });
 
@@ -96,18 +132,40 @@ describe("CreateOrder", () => {
 
   it("reports every broken rule at once", async () => {
     const error = await failureOf(
-      admin.create({ userId: "", items: [{ sku: "", quantity: 0, unitPriceMinor: -1n }], currencyCode: "XXX", shippingAddress: {} }),
+      admin.create({
+        userId: "",
+        items: [{ sku: "", quantity: 0, unitPriceMinor: -1n }],
+        currencyCode: "XXX",
+        shippingAddress: {},
+      }),
     );
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
     const fields = error.details.badRequest!.fieldViolations.map((v) => v.field);
-    expect(fields).toEqual(expect.arrayContaining(["order.user_id", "order.items[0].sku", "order.items[0].quantity", "order.items[0].unit_price_minor", "order.currency_code"]));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        "order.user_id",
+        "order.items[0].sku",
+        "order.items[0].quantity",
+        "order.items[0].unit_price_minor",
+        "order.currency_code",
+      ]),
+    );
     expect(fields.some((f) => f.startsWith("order.shipping_address"))).toBe(true);
   });
 
   it("rejects control characters in text fields", async () => {
-    const error = await failureOf(admin.create({ ...newOrder(alice.id), items: [{ sku: "A\u0000", quantity: 1, unitPriceMinor: 1n }], shippingAddress: { ...address, city: "Lon\ndon" } }));
+    const error = await failureOf(
+      admin.create({
+        ...newOrder(alice.id),
+        items: [{ sku: "A\u0000", quantity: 1, unitPriceMinor: 1n }],
+        shippingAddress: { ...address, city: "Lon\ndon" },
+      }),
+    );
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
-    expect(error.details.badRequest!.fieldViolations.map((v) => v.field).sort()).toEqual(["order.items[0].sku", "order.shipping_address.city"]);
+    expect(error.details.badRequest!.fieldViolations.map((v) => v.field).sort()).toEqual([
+      "order.items[0].sku",
+      "order.shipping_address.city",
+    ]);
   });
 
   it("lets a user create orders only for themselves", async () => {
@@ -118,7 +176,13 @@ describe("CreateOrder", () => {
 
 describe("the state machine on the wire: every state x every transition", () => {
   type Move = "confirm" | "ship" | "deliver" | "cancel";
-  const pathTo: Record<string, Move[]> = { PENDING: [], CONFIRMED: ["confirm"], SHIPPED: ["confirm", "ship"], DELIVERED: ["confirm", "ship", "deliver"], CANCELLED: ["cancel"] };
+  const pathTo: Record<string, Move[]> = {
+    PENDING: [],
+    CONFIRMED: ["confirm"],
+    SHIPPED: ["confirm", "ship"],
+    DELIVERED: ["confirm", "ship", "deliver"],
+    CANCELLED: ["cancel"],
+  };
   const allowed: Record<string, Partial<Record<Move, string>>> = {
     PENDING: { confirm: "CONFIRMED", cancel: "CANCELLED" },
     CONFIRMED: { ship: "SHIPPED", cancel: "CANCELLED" },
@@ -139,7 +203,12 @@ describe("the state machine on the wire: every state x every transition", () => 
           const events = (await admin.getWithEvents(order.id)).events;
           const changed = !(state === "CANCELLED" && move === "cancel");
           expect(events.length).toBe(eventsBefore + (changed ? 1 : 0));
-          if (changed) expect(events.at(-1)).toMatchObject({ actor: "adm_1", fromState: OrderState[`ORDER_STATE_${state}` as keyof typeof OrderState], toState: after.state });
+          if (changed)
+            expect(events.at(-1)).toMatchObject({
+              actor: "adm_1",
+              fromState: OrderState[`ORDER_STATE_${state}` as keyof typeof OrderState],
+              toState: after.state,
+            });
         } else {
           const error = await failureOf(admin[move](order.id));
           expect([error.code, error.reason]).toEqual([Code.FAILED_PRECONDITION, "INVALID_STATE_TRANSITION"]);
@@ -153,11 +222,19 @@ describe("the state machine on the wire: every state x every transition", () => 
 
   it("allows UpdateOrder only while PENDING, with etags", async () => {
     const order = await admin.create(newOrder(alice.id));
-    const updated = await admin.update({ id: order.id, items: [{ sku: "NEW", quantity: 4, unitPriceMinor: 100n }] }, ["items"], { etag: order.etag });
+    const updated = await admin.update(
+      { id: order.id, items: [{ sku: "NEW", quantity: 4, unitPriceMinor: 100n }] },
+      ["items"],
+      { etag: order.etag },
+    );
     expect(updated.totalMinor).toBe(400n);
-    expect((await failureOf(admin.update({ id: order.id, items: [] }, ["items"], { etag: order.etag }))).code).toBe(Code.ABORTED);
+    expect((await failureOf(admin.update({ id: order.id, items: [] }, ["items"], { etag: order.etag }))).code).toBe(
+      Code.ABORTED,
+    );
     await admin.confirm(order.id);
-    const late = await failureOf(admin.update({ id: order.id, shippingAddress: { city: "Paris" } }, ["shipping_address.city"]));
+    const late = await failureOf(
+      admin.update({ id: order.id, shippingAddress: { city: "Paris" } }, ["shipping_address.city"]),
+    );
     expect(late.code).toBe(Code.FAILED_PRECONDITION);
   });
 });
@@ -165,7 +242,11 @@ describe("the state machine on the wire: every state x every transition", () => 
 describe("authorization", () => {
   it("hides another user's orders: get/cancel NOT_FOUND, list and watch empty", async () => {
     const bobs = await bob.orders.create(newOrder(bob.id));
-    for (const call of [() => alice.orders.get(bobs.id), () => alice.orders.cancel(bobs.id), () => alice.orders.getWithEvents(bobs.id)]) {
+    for (const call of [
+      () => alice.orders.get(bobs.id),
+      () => alice.orders.cancel(bobs.id),
+      () => alice.orders.getWithEvents(bobs.id),
+    ]) {
       const error = await failureOf(call());
       expect([error.code, error.reason]).toEqual([Code.NOT_FOUND, "ORDER_NOT_FOUND"]);
     }
@@ -174,7 +255,13 @@ describe("authorization", () => {
     const controller = new AbortController();
     const seen: WatchItem[] = [];
     const watching = (async () => {
-      for await (const item of alice.orders.watch({ userId: bob.id, sinceRevision: 1n, signal: controller.signal, reconnect: false })) seen.push(item);
+      for await (const item of alice.orders.watch({
+        userId: bob.id,
+        sinceRevision: 1n,
+        signal: controller.signal,
+        reconnect: false,
+      }))
+        seen.push(item);
     })().catch(() => {});
     await new Promise((r) => setTimeout(r, 100));
     await bob.orders.cancel(bobs.id);
@@ -189,7 +276,9 @@ describe("authorization", () => {
     const order = await alice.orders.create(newOrder(alice.id));
     expect((await support.get(order.id)).id).toBe(order.id);
     expect((await support.confirm(order.id)).state).toBe(OrderState.ORDER_STATE_CONFIRMED);
-    expect((await support.cancel(order.id, { reason: "customer called" })).state).toBe(OrderState.ORDER_STATE_CANCELLED);
+    expect((await support.cancel(order.id, { reason: "customer called" })).state).toBe(
+      OrderState.ORDER_STATE_CANCELLED,
+    );
     expect((await failureOf(alice.orders.confirm(order.id))).code).toBe(Code.PERMISSION_DENIED);
   });
 });
@@ -225,7 +314,9 @@ describe("WatchOrders", () => {
       items.push(item);
       if (item.kind === "sync") break;
     }
-    const replayed = items.filter((i) => i.kind === "event").map((i) => (i.kind === "event" ? [i.event.revision, i.event.type, i.event.orderId] : []));
+    const replayed = items.flatMap((i) =>
+      i.kind === "event" ? [[i.event.revision, i.event.type, i.event.orderId]] : [],
+    );
     expect(replayed.map((r) => r[0])).toEqual([start + 3n, start + 4n, start + 5n]);
     expect(replayed.map((r) => r[2])).toEqual([first.id, second.id, second.id]);
     expect(items.at(-1)).toEqual({ kind: "sync", headRevision: start + 5n });
@@ -243,7 +334,11 @@ describe("WatchOrders", () => {
 
   it("answers a revision ahead of the log with OUT_OF_RANGE", async () => {
     const stream = admin.watch({ sinceRevision: 1_000_000n, reconnect: false });
-    const error = await failureOf((async () => { for await (const _ of stream) break; })());
+    const error = await failureOf(
+      (async () => {
+        for await (const _ of stream) break;
+      })(),
+    );
     expect([error.code, error.reason]).toEqual([Code.OUT_OF_RANGE, "REVISION_AHEAD"]);
   });
 });

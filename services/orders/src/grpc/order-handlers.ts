@@ -6,7 +6,14 @@ import { OrderServiceService, WatchOrdersResponse } from "@orderly/proto/orderly
 import type { OrderEvent } from "../domain/model.js";
 import type { Orders } from "../domain/order-service.js";
 import { watchOrders, type WatchDeps } from "../domain/watch.js";
-import { addressFromProto, eventToProto, filterFromProto, itemFromProto, newOrderFromProto, orderToProto } from "./order-mapping.js";
+import {
+  addressFromProto,
+  eventToProto,
+  filterFromProto,
+  itemFromProto,
+  newOrderFromProto,
+  orderToProto,
+} from "./order-mapping.js";
 
 // A live event reaches every watcher as the same object (the feed reads it once), so it is mapped and encoded once for
 // all of them rather than once per stream.
@@ -26,7 +33,11 @@ function encodedEvent(event: OrderEvent): Encoded<WatchOrdersResponse> {
 function mapAsync<T, U>(source: AsyncIterator<T> & AsyncIterable<T>, map: (item: T) => U): AsyncIterableIterator<U> {
   return {
     next: () =>
-      source.next().then((result): IteratorResult<U> => (result.done ? { done: true, value: undefined } : { done: false, value: map(result.value) })),
+      source
+        .next()
+        .then((result): IteratorResult<U> =>
+          result.done ? { done: true, value: undefined } : { done: false, value: map(result.value) },
+        ),
     return: async (): Promise<IteratorResult<U>> => {
       await source.return?.(undefined);
       return { done: true, value: undefined };
@@ -38,21 +49,43 @@ function mapAsync<T, U>(source: AsyncIterator<T> & AsyncIterable<T>, map: (item:
 }
 
 /** The OrderService handlers over an Orders domain service and the watch machinery. */
-export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: PageTokens): ServiceHandlers<typeof OrderServiceService> {
-  const transition = (move: "confirm" | "ship" | "deliver" | "cancel") =>
-    async (request: { id: string; etag: string; reason?: string }, ctx: Parameters<ServiceHandlers<typeof OrderServiceService>["confirmOrder"]>[1]) => {
-      const order = await orders[move](request.id, { etag: request.etag, reason: request.reason ?? "" }, ctx.caller.access, ctx.signal);
+export function orderHandlers(
+  orders: Orders,
+  watch: WatchDeps,
+  pageTokens: PageTokens,
+): ServiceHandlers<typeof OrderServiceService> {
+  const transition =
+    (move: "confirm" | "ship" | "deliver" | "cancel") =>
+    async (
+      request: { id: string; etag: string; reason?: string },
+      ctx: Parameters<ServiceHandlers<typeof OrderServiceService>["confirmOrder"]>[1],
+    ) => {
+      const order = await orders[move](
+        request.id,
+        { etag: request.etag, reason: request.reason ?? "" },
+        ctx.caller.access,
+        ctx.signal,
+      );
       return { order: orderToProto(order) };
     };
 
   return {
     async createOrder(request, ctx) {
-      const order = await orders.create({ requestId: request.requestId, order: newOrderFromProto(request.order) }, ctx.caller.access, ctx.signal);
+      const order = await orders.create(
+        { requestId: request.requestId, order: newOrderFromProto(request.order) },
+        ctx.caller.access,
+        ctx.signal,
+      );
       return { order: orderToProto(order) };
     },
 
     async getOrder(request, ctx) {
-      const found = await orders.get(request.id, ctx.caller.access, { includeEvents: request.includeEvents }, ctx.signal);
+      const found = await orders.get(
+        request.id,
+        ctx.caller.access,
+        { includeEvents: request.includeEvents },
+        ctx.signal,
+      );
       return { order: orderToProto(found.order), events: (found.events ?? []).map(eventToProto) };
     },
 
@@ -60,8 +93,15 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       const limit = pageSizeOf(request.pageSize);
       const filter = filterFromProto(request.filter);
       const beforeId = pageTokens.decode(request.pageToken, filter);
-      const page = await orders.list({ filter, limit, ...(beforeId ? { beforeId } : {}) }, ctx.caller.access, ctx.signal);
-      return { orders: page.orders.map(orderToProto), nextPageToken: pageTokens.next(page.orders.at(-1)?.id, page.hasMore, filter) };
+      const page = await orders.list(
+        { filter, limit, ...(beforeId ? { beforeId } : {}) },
+        ctx.caller.access,
+        ctx.signal,
+      );
+      return {
+        orders: page.orders.map(orderToProto),
+        nextPageToken: pageTokens.next(page.orders.at(-1)?.id, page.hasMore, filter),
+      };
     },
 
     async updateOrder(request, ctx) {
@@ -87,13 +127,22 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       const limit = pageSizeOf(request.pageSize);
       const scope = { orderId: request.orderId };
       const after = pageTokens.decode(request.pageToken, scope);
-      const page = await orders.events(request.orderId, { afterRevision: after ? Number(after) : 0, limit }, ctx.caller.access, ctx.signal);
+      const page = await orders.events(
+        request.orderId,
+        { afterRevision: after ? Number(after) : 0, limit },
+        ctx.caller.access,
+        ctx.signal,
+      );
       const last = page.events.at(-1);
-      return { events: page.events.map(eventToProto), nextPageToken: pageTokens.next(last && String(last.revision), page.hasMore, scope) };
+      return {
+        events: page.events.map(eventToProto),
+        nextPageToken: pageTokens.next(last && String(last.revision), page.hasMore, scope),
+      };
     },
 
     watchOrders(request, ctx) {
-      if (request.sinceRevision < 0n) throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
+      if (request.sinceRevision < 0n)
+        throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
       const items = watchOrders(
         watch,
         { orderId: request.orderId, userId: request.userId, sinceRevision: Number(request.sinceRevision) },
@@ -103,7 +152,8 @@ export function orderHandlers(orders: Orders, watch: WatchDeps, pageTokens: Page
       // A mapping iterator, not a second async generator: one async step per delivery fewer on the fan-out's hot path.
       return mapAsync(items, (item) => {
         if (item.kind === "event") return encodedEvent(item.event);
-        if (item.kind === "sync") return { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
+        if (item.kind === "sync")
+          return { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
         return { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
       });
     },

@@ -8,7 +8,16 @@ import {
   type ShippingAddress as ProtoAddress,
 } from "@orderly/proto/orderly/order/v1/order";
 import type { OrderFilter as ProtoFilter } from "@orderly/proto/orderly/order/v1/order_service";
-import type { LineItem, NewOrder, Order, OrderEvent, OrderEventType, OrderFilter, OrderState, ShippingAddress } from "../domain/model.js";
+import type {
+  LineItem,
+  NewOrder,
+  Order,
+  OrderEvent,
+  OrderEventType,
+  OrderFilter,
+  OrderState,
+  ShippingAddress,
+} from "../domain/model.js";
 
 /** A domain state as the wire enum. */
 export function stateToProto(state: OrderState | undefined): ProtoState {
@@ -18,7 +27,9 @@ export function stateToProto(state: OrderState | undefined): ProtoState {
 /** A wire state as the domain's; UNSPECIFIED (or an unknown number) is "no state". */
 export function stateFromProto(state: ProtoState): OrderState | undefined {
   const name = ProtoState[state] as string | undefined;
-  return name && state !== ProtoState.ORDER_STATE_UNSPECIFIED ? (name.slice("ORDER_STATE_".length) as OrderState) : undefined;
+  return name && state !== ProtoState.ORDER_STATE_UNSPECIFIED
+    ? (name.slice("ORDER_STATE_".length) as OrderState)
+    : undefined;
 }
 
 function eventTypeToProto(type: OrderEventType): ProtoEventType {

@@ -35,14 +35,21 @@ describe("grpcUserDirectory", () => {
   it("answers concurrent checks of one user with one GetUser", async () => {
     const { users, calls } = fakeUsers(new Set(["usr_a"]));
     const directory = grpcUserDirectory(users);
-    expect(await Promise.all([directory.exists("usr_a"), directory.exists("usr_a"), directory.exists("usr_a")])).toEqual([true, true, true]);
+    expect(
+      await Promise.all([directory.exists("usr_a"), directory.exists("usr_a"), directory.exists("usr_a")]),
+    ).toEqual([true, true, true]);
     expect(calls).toEqual(["get usr_a"]);
   });
 
   it("answers concurrent checks of several users with one BatchGetUsers", async () => {
     const { users, calls } = fakeUsers(new Set(["usr_a", "usr_b", "usr_c"]));
     const directory = grpcUserDirectory(users);
-    expect(await Promise.all(["usr_a", "usr_b", "usr_c", "usr_a"].map((id) => directory.exists(id)))).toEqual([true, true, true, true]);
+    expect(await Promise.all(["usr_a", "usr_b", "usr_c", "usr_a"].map((id) => directory.exists(id)))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(calls).toEqual(["batch usr_a,usr_b,usr_c"]);
   });
 
@@ -74,7 +81,11 @@ describe("grpcUserDirectory", () => {
     for (const result of results) {
       expect(result.status).toBe("rejected");
       const error = (result as PromiseRejectedResult).reason as DomainError;
-      expect([error.kind, error.reason, error.retryAfterMs]).toEqual(["unavailable", "USER_SERVICE_UNAVAILABLE", 1_000]);
+      expect([error.kind, error.reason, error.retryAfterMs]).toEqual([
+        "unavailable",
+        "USER_SERVICE_UNAVAILABLE",
+        1_000,
+      ]);
     }
   });
 });

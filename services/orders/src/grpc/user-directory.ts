@@ -30,12 +30,24 @@ export function grpcUserDirectory(users: UserClient): UserDirectory {
     const ids = [...batch.keys()];
     for (let i = 0; i < ids.length; i += MAX_IDS_PER_CHECK) {
       const chunk = ids.slice(i, i + MAX_IDS_PER_CHECK);
-      const waiters = chunk.flatMap((id) => batch.get(id)!);
+      const waitersOf = (id: string): Waiter[] => batch.get(id) ?? [];
+      const waiters = chunk.flatMap(waitersOf);
       // No deadline from a caller that set none means the client's default; otherwise the latest caller's.
-      const deadline = waiters.some((w) => !w.deadline) ? undefined : new Date(Math.max(...waiters.map((w) => w.deadline!.getTime())));
-      void outsideCallScope(() => check(chunk, deadline)).then(
-        (found) => chunk.forEach((id) => batch.get(id)!.forEach((w) => (found.get(id) instanceof Error ? w.reject(found.get(id)) : w.resolve(found.get(id) === true)))),
-        (error: unknown) => waiters.forEach((w) => w.reject(error)),
+      const deadlines = waiters.map((w) => w.deadline?.getTime());
+      const latest = deadlines.every((ms) => ms !== undefined) ? new Date(Math.max(...deadlines)) : undefined;
+      void outsideCallScope(() => check(chunk, latest)).then(
+        (found) => {
+          for (const id of chunk) {
+            const answer = found.get(id);
+            for (const w of waitersOf(id)) {
+              if (answer instanceof Error) w.reject(answer);
+              else w.resolve(answer === true);
+            }
+          }
+        },
+        (error: unknown) => {
+          for (const w of waiters) w.reject(error);
+        },
       );
     }
   }
@@ -51,14 +63,21 @@ export function grpcUserDirectory(users: UserClient): UserDirectory {
         if (OrderlyError.from(error).code !== Code.NOT_FOUND) throw mapFailure(error);
       }
     }
-    const results = await Promise.all(ids.map((id) => users.get(id, options).then(() => true, (error: unknown) => notFoundOr(error))));
-    return new Map(ids.map((id, i) => [id, results[i]!]));
+    const lookup = (id: string) =>
+      users.get(id, options).then(
+        () => true,
+        (error: unknown) => notFoundOr(error),
+      );
+    return new Map(await Promise.all(ids.map(async (id) => [id, await lookup(id)] as const)));
   }
 
   return {
     exists(userId, signal) {
       return new Promise<boolean>((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
+        if (signal?.aborted) {
+          reject(signal.reason);
+          return;
+        }
         signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
         const waiters = pending.get(userId) ?? [];
         if (pending.size === 0) setImmediate(flush);
@@ -77,12 +96,19 @@ function mapFailure(error: unknown): Error {
   const failure = OrderlyError.from(error);
   switch (failure.code) {
     case Code.UNAVAILABLE:
-      return new DomainError("unavailable", "USER_SERVICE_UNAVAILABLE", "UserService is unavailable; retry later", { retryAfterMs: 1_000, cause: failure });
+      return new DomainError("unavailable", "USER_SERVICE_UNAVAILABLE", "UserService is unavailable; retry later", {
+        retryAfterMs: 1_000,
+        cause: failure,
+      });
     case Code.DEADLINE_EXCEEDED:
-      return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the deadline passed while checking the user", { cause: failure });
+      return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the deadline passed while checking the user", {
+        cause: failure,
+      });
     case Code.CANCELLED:
       return new DomainError("cancelled", "CANCELLED", "the check of the user was cancelled", { cause: failure });
     default:
-      return new Error(`UserService answered ${failure.codeName} (${failure.reason}): ${failure.message}`, { cause: failure });
+      return new Error(`UserService answered ${failure.codeName} (${failure.reason}): ${failure.message}`, {
+        cause: failure,
+      });
   }
 }

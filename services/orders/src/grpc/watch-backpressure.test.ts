@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, OrderlyError } from "@orderly/clients";
 import { createPageTokens } from "@orderly/kit";
 import { startTestServer, testToken, type TestServer } from "@orderly/kit/testing";
-import { OrderServiceClient, OrderServiceService, type WatchOrdersResponse } from "@orderly/proto/orderly/order/v1/order_service";
+import {
+  OrderServiceClient,
+  OrderServiceService,
+  type WatchOrdersResponse,
+} from "@orderly/proto/orderly/order/v1/order_service";
 import { EventFeed } from "../domain/event-feed.js";
 import { Orders } from "../domain/order-service.js";
 import type { OrderStore } from "../domain/order-store.js";
@@ -30,7 +34,10 @@ beforeAll(async () => {
   await feed.start();
   orders = new Orders({ store, users: { exists: async () => true }, onCommitted: () => feed.notify() });
   server = await startTestServer((s) =>
-    s.addService(OrderServiceService, orderHandlers(orders, { store, feed, queueLimit: QUEUE_LIMIT }, createPageTokens("t"))),
+    s.addService(
+      OrderServiceService,
+      orderHandlers(orders, { store, feed, queueLimit: QUEUE_LIMIT }, createPageTokens("t")),
+    ),
   );
   client = new OrderServiceClient(server.address, credentials.createInsecure());
   metadata = new Metadata();
@@ -47,7 +54,15 @@ afterAll(async () => {
 async function writeOrders(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await orders.create(
-      { requestId: crypto.randomUUID(), order: { userId: "usr_1", items: [{ sku: `S${i}`, quantity: 1, unitPriceMinor: 1n }], currencyCode: "GBP", shippingAddress: address } },
+      {
+        requestId: crypto.randomUUID(),
+        order: {
+          userId: "usr_1",
+          items: [{ sku: `S${i}`, quantity: 1, unitPriceMinor: 1n }],
+          currencyCode: "GBP",
+          shippingAddress: address,
+        },
+      },
       everyone,
     );
   }
@@ -55,13 +70,21 @@ async function writeOrders(count: number): Promise<void> {
 
 describe("a watcher that stops reading", () => {
   it("is ended with RESOURCE_EXHAUSTED WATCH_TOO_SLOW, the server's queue stays bounded, and a resume misses nothing", async () => {
-    const stream: ClientReadableStream<WatchOrdersResponse> = client.watchOrders({ orderId: "", userId: "", sinceRevision: 0n }, metadata);
+    const stream: ClientReadableStream<WatchOrdersResponse> = client.watchOrders(
+      { orderId: "", userId: "", sinceRevision: 0n },
+      metadata,
+    );
     const received: WatchOrdersResponse[] = [];
     const ended = new Promise<OrderlyError>((resolve) => {
       stream.on("error", (error) => resolve(OrderlyError.from(error)));
       stream.on("end", () => resolve(new OrderlyError(Code.OK, "ended")));
     });
-    await new Promise<void>((resolve) => stream.once("data", (first: WatchOrdersResponse) => (received.push(first), resolve())));
+    await new Promise<void>((resolve) =>
+      stream.once("data", (first: WatchOrdersResponse) => {
+        received.push(first);
+        resolve();
+      }),
+    );
     stream.pause(); // stop reading: flow control will push back on the server
     const subscribed = feed.subscriberCount;
     expect(subscribed).toBe(1);
@@ -79,7 +102,10 @@ describe("a watcher that stops reading", () => {
     expect(events.length).toBeLessThan(3_000);
 
     // Resuming from the last revision received replays exactly the rest.
-    const last = events.length > 0 && events.at(-1)!.kind!.$case === "event" ? (events.at(-1)!.kind as { value: { revision: bigint } }).value.revision : 0n;
+    const last =
+      events.length > 0 && events.at(-1)!.kind!.$case === "event"
+        ? (events.at(-1)!.kind as { value: { revision: bigint } }).value.revision
+        : 0n;
     const resumed = client.watchOrders({ orderId: "", userId: "", sinceRevision: last }, metadata);
     const revisions: bigint[] = [];
     for await (const message of resumed as AsyncIterable<WatchOrdersResponse>) {

@@ -1,5 +1,6 @@
 // The behaviour every OrderStore must have, as a reusable vitest suite. It tests the interface only, so the SQLite
-// store and a later PostgreSQL store run exactly the same checks: call describeOrderStoreContract from each store's test.
+// store and a later PostgreSQL store run exactly the same checks: call describeOrderStoreContract from each store's
+// test.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderState } from "../domain/model.js";
 import type { CreateOrderRecord, OrderStore } from "../domain/order-store.js";
@@ -24,7 +25,15 @@ function orderOf(n: number, overrides: Partial<Order> = {}): Order {
     items,
     totalMinor: 99_999_999n,
     currencyCode: "USD",
-    shippingAddress: { recipient: `Recipient ${n}`, line1: "1 Main St", line2: "Flat 2", city: "Springfield", region: "IL", postalCode: "62701", countryCode: "US" },
+    shippingAddress: {
+      recipient: `Recipient ${n}`,
+      line1: "1 Main St",
+      line2: "Flat 2",
+      city: "Springfield",
+      region: "IL",
+      postalCode: "62701",
+      countryCode: "US",
+    },
     state: "PENDING",
     createTime: T0,
     updateTime: T0,
@@ -34,17 +43,44 @@ function orderOf(n: number, overrides: Partial<Order> = {}): Order {
 }
 
 function createdEvent(order: Order, overrides: Partial<NewOrderEvent> = {}): NewOrderEvent {
-  return { orderId: order.id, userId: order.userId, type: "CREATED", fromState: undefined, toState: order.state, actor: "usr_actor", reason: "", time: order.createTime, ...overrides };
+  return {
+    orderId: order.id,
+    userId: order.userId,
+    type: "CREATED",
+    fromState: undefined,
+    toState: order.state,
+    actor: "usr_actor",
+    reason: "",
+    time: order.createTime,
+    ...overrides,
+  };
 }
 
-function recordOf(n: number, overrides: Partial<Order> = {}, requestId = `req-${n}`, requestHash = `hash-${n}`): CreateOrderRecord {
+function recordOf(
+  n: number,
+  overrides: Partial<Order> = {},
+  requestId = `req-${n}`,
+  requestHash = `hash-${n}`,
+): CreateOrderRecord {
   const order = orderOf(n, overrides);
   return { order, event: createdEvent(order), requestId, requestHash };
 }
 
 function moved(order: Order, state: OrderState, time: Date, etag: string): { order: Order; event: NewOrderEvent } {
   const next = { ...order, state, updateTime: time, etag };
-  return { order: next, event: { orderId: order.id, userId: order.userId, type: "UPDATED", fromState: order.state, toState: state, actor: "usr_staff", reason: "why", time } };
+  return {
+    order: next,
+    event: {
+      orderId: order.id,
+      userId: order.userId,
+      type: "UPDATED",
+      fromState: order.state,
+      toState: state,
+      actor: "usr_staff",
+      reason: "why",
+      time,
+    },
+  };
 }
 
 function aborted(): AbortSignal {
@@ -54,14 +90,27 @@ function aborted(): AbortSignal {
 }
 
 /** A CreateOrder record for store-specific tests beside the contract: order `id`, claimed by `requestId`. */
-export function orderRecord(id: string, requestId: string, overrides: Partial<Order> = {}, requestHash = "h"): CreateOrderRecord {
+export function orderRecord(
+  id: string,
+  requestId: string,
+  overrides: Partial<Order> = {},
+  requestHash = "h",
+): CreateOrderRecord {
   const order: Order = {
     id,
     userId: "usr_a",
     items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 10_000n }],
     totalMinor: 100_000_000n,
     currencyCode: "EUR",
-    shippingAddress: { recipient: "R", line1: "L1", line2: "", city: "C", region: "", postalCode: "P", countryCode: "DE" },
+    shippingAddress: {
+      recipient: "R",
+      line1: "L1",
+      line2: "",
+      city: "C",
+      region: "",
+      postalCode: "P",
+      countryCode: "DE",
+    },
     state: "PENDING",
     createTime: FIXTURE_TIME,
     updateTime: FIXTURE_TIME,
@@ -70,7 +119,16 @@ export function orderRecord(id: string, requestId: string, overrides: Partial<Or
   };
   return {
     order,
-    event: { orderId: id, userId: order.userId, type: "CREATED", fromState: undefined, toState: "PENDING", actor: "usr_a", reason: "", time: FIXTURE_TIME },
+    event: {
+      orderId: id,
+      userId: order.userId,
+      type: "CREATED",
+      fromState: undefined,
+      toState: "PENDING",
+      actor: "usr_a",
+      reason: "",
+      time: FIXTURE_TIME,
+    },
     requestId,
     requestHash,
   };
@@ -120,7 +178,11 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
       });
 
       it("keeps line items in their given order", async () => {
-        const items = Array.from({ length: 100 }, (_, i) => ({ sku: `S${(i * 37) % 100}`, quantity: i + 1, unitPriceMinor: BigInt(i) }));
+        const items = Array.from({ length: 100 }, (_, i) => ({
+          sku: `S${(i * 37) % 100}`,
+          quantity: i + 1,
+          unitPriceMinor: BigInt(i),
+        }));
         await seed(recordOf(1, { items }));
         expect((await store.get(idOf(1)))?.items).toEqual(items);
       });
@@ -149,7 +211,10 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
 
       it("reports a reuse for the same request id with another hash, writing nothing", async () => {
         await seed(recordOf(1, {}, "req", "hash"));
-        expect(await store.create(recordOf(2, {}, "req", "other-hash"))).toEqual({ kind: "reused", existingOrderId: idOf(1) });
+        expect(await store.create(recordOf(2, {}, "req", "other-hash"))).toEqual({
+          kind: "reused",
+          existingOrderId: idOf(1),
+        });
         expect(await store.get(idOf(2))).toBeUndefined();
         expect(await allEvents()).toHaveLength(1);
       });
@@ -160,7 +225,9 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
       });
 
       it("creates exactly once under 50 concurrent identical requests", async () => {
-        const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => store.create(recordOf(100 + i, {}, "req-race", "hash-race"))));
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.create(recordOf(100 + i, {}, "req-race", "hash-race"))),
+        );
         const created = outcomes.filter((o) => o.kind === "created");
         expect(created).toHaveLength(1);
         const winner = created[0]!.order;
@@ -176,7 +243,8 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
     describe("list", () => {
       it("pages newest first (id descending), strictly before beforeId", async () => {
         await seed(recordOf(4), recordOf(2), recordOf(5), recordOf(1), recordOf(3));
-        const ids = async (beforeId?: string) => (await store.list({ filter: {}, beforeId, limit: 2 })).map((o) => o.id);
+        const ids = async (beforeId?: string) =>
+          (await store.list({ filter: {}, beforeId, limit: 2 })).map((o) => o.id);
         expect(await ids()).toEqual([idOf(5), idOf(4)]);
         expect(await ids(idOf(4))).toEqual([idOf(3), idOf(2)]);
         expect(await ids(idOf(2))).toEqual([idOf(1)]);
@@ -218,7 +286,10 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
         const written = await store.update({ ...next, createTime: T2 }, "etag-1", event);
         expect(written).toEqual({ order: next, event: { ...event, revision: 2 } });
         expect(await store.get(idOf(1))).toEqual(next);
-        expect(await store.orderEvents(idOf(1), 0, 10)).toEqual([expect.objectContaining({ type: "CREATED", revision: 1 }), { ...event, revision: 2 }]);
+        expect(await store.orderEvents(idOf(1), 0, 10)).toEqual([
+          expect.objectContaining({ type: "CREATED", revision: 1 }),
+          { ...event, revision: 2 },
+        ]);
       });
 
       it("writes nothing, not even the event, when the etag is stale", async () => {
@@ -264,7 +335,8 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
 
       it("lists one order's events oldest first, after a revision, up to a limit", async () => {
         await history();
-        const revisions = async (after: number, limit: number) => (await store.orderEvents(idOf(1), after, limit)).map((e) => e.revision);
+        const revisions = async (after: number, limit: number) =>
+          (await store.orderEvents(idOf(1), after, limit)).map((e) => e.revision);
         expect(await revisions(0, 10)).toEqual([1, 3, 5]);
         expect(await revisions(1, 10)).toEqual([3, 5]);
         expect(await revisions(0, 2)).toEqual([1, 3]);
@@ -281,9 +353,19 @@ export function describeOrderStoreContract(name: string, open: () => Promise<Ord
 
       it("lists the whole log in revision order, after a revision, up to a limit", async () => {
         await history();
-        const log = async (after: number, limit: number) => (await store.eventsAfter(after, limit)).map((e) => [e.revision, e.orderId]);
-        expect(await log(0, 10)).toEqual([[1, idOf(1)], [2, idOf(2)], [3, idOf(1)], [4, idOf(2)], [5, idOf(1)]]);
-        expect(await log(2, 2)).toEqual([[3, idOf(1)], [4, idOf(2)]]);
+        const log = async (after: number, limit: number) =>
+          (await store.eventsAfter(after, limit)).map((e) => [e.revision, e.orderId]);
+        expect(await log(0, 10)).toEqual([
+          [1, idOf(1)],
+          [2, idOf(2)],
+          [3, idOf(1)],
+          [4, idOf(2)],
+          [5, idOf(1)],
+        ]);
+        expect(await log(2, 2)).toEqual([
+          [3, idOf(1)],
+          [4, idOf(2)],
+        ]);
         expect(await log(5, 10)).toEqual([]);
       });
 

@@ -1,6 +1,6 @@
 // The orders schema on PostgreSQL as an ordered list of migrations, applied at open by migratePg
-// (@orderly/kit/postgres) inside the service's own schema. Append only: a released migration is never edited.
-import type { Migration } from "@orderly/kit/postgres";
+// (@orderly/storage/postgres) inside the service's own schema. Append only: a released migration is never edited.
+import type { Migration } from "@orderly/storage/postgres";
 
 /** The PostgreSQL orders schema, oldest first. */
 export const POSTGRES_ORDER_MIGRATIONS: readonly Migration[] = [

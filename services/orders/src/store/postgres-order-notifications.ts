@@ -4,7 +4,7 @@
 // event. Hence, after a lost connection it reconnects with backoff and calls onNotify() once, for whatever was
 // committed while it was away. Give the feed a pollIntervalMs too, for a connection that dies silently.
 import pg from "pg";
-import { mapPgError } from "@orderly/kit/postgres";
+import { mapPgError } from "@orderly/storage/postgres";
 import { ORDER_EVENTS_CHANNEL } from "./postgres-order-store.js";
 
 /** How to listen. */
@@ -39,7 +39,11 @@ export async function listenForOrderEvents(options: OrderNotificationOptions): P
   let backoffMs = minBackoffMs;
 
   const connectOnce = async (): Promise<pg.Client> => {
-    const next = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000, keepAlive: true });
+    const next = new pg.Client({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
+      keepAlive: true,
+    });
     // Registered before connecting: an 'error' without a listener would crash the process.
     next.on("error", (error) => lost(next, error));
     next.on("end", () => lost(next, new Error("LISTEN connection ended")));

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { DomainError } from "@orderly/kit/domain";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/kit/testing-postgres";
+import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/storage/testing";
 import { EventFeed } from "../domain/event-feed.js";
 import type { NewOrderEvent, Order } from "../domain/model.js";
 import type { OrderStore } from "../domain/order-store.js";
@@ -24,13 +24,26 @@ const T0 = new Date("2025-05-06T07:08:09.010Z");
 
 // Money beyond 2^53 must survive PostgreSQL's int8 (which pg hands back as text). Not quantity x price: the store keeps
 // whatever the domain computed.
-const BEYOND_2_53 = { items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 9_007_199_254_740_993n }], totalMinor: 9_007_199_254_740_995n };
-const recordOf = (id: string, requestId: string, requestHash = "h") => orderRecord(id, requestId, BEYOND_2_53, requestHash);
+const BEYOND_2_53 = {
+  items: [{ sku: "A", quantity: 10_000, unitPriceMinor: 9_007_199_254_740_993n }],
+  totalMinor: 9_007_199_254_740_995n,
+};
+const recordOf = (id: string, requestId: string, requestHash = "h") =>
+  orderRecord(id, requestId, BEYOND_2_53, requestHash);
 
 function confirm(order: Order, etag: string): { order: Order; event: NewOrderEvent } {
   return {
     order: { ...order, state: "CONFIRMED", etag },
-    event: { orderId: order.id, userId: order.userId, type: "CONFIRMED", fromState: order.state, toState: "CONFIRMED", actor: "usr_staff", reason: "", time: T0 },
+    event: {
+      orderId: order.id,
+      userId: order.userId,
+      type: "CONFIRMED",
+      fromState: order.state,
+      toState: "CONFIRMED",
+      actor: "usr_staff",
+      reason: "",
+      time: T0,
+    },
   };
 }
 
@@ -64,9 +77,14 @@ describePostgres("postgres order store", () => {
       const [a, b] = await replicas("orders_idem");
       try {
         for (let round = 0; round < 20; round++) {
-          const outcomes = await Promise.all([a!.create(recordOf(`ord_a${round}`, `req-${round}`)), b!.create(recordOf(`ord_b${round}`, `req-${round}`))]);
+          const outcomes = await Promise.all([
+            a!.create(recordOf(`ord_a${round}`, `req-${round}`)),
+            b!.create(recordOf(`ord_b${round}`, `req-${round}`)),
+          ]);
           expect(outcomes.map((o) => o.kind).sort()).toEqual(["created", "replayed"]);
-          expect(outcomes[0]!.kind !== "reused" && outcomes[0]!.order).toEqual(outcomes[1]!.kind !== "reused" && outcomes[1]!.order);
+          expect(outcomes[0].kind !== "reused" && outcomes[0].order).toEqual(
+            outcomes[1].kind !== "reused" && outcomes[1].order,
+          );
         }
         expect(await a!.create(recordOf("ord_x", "req-0", "other-hash"))).toMatchObject({ kind: "reused" });
         expect(await b!.list({ filter: {}, limit: 100 })).toHaveLength(20);
@@ -83,11 +101,17 @@ describePostgres("postgres order store", () => {
         const order = created.kind === "created" ? created.order : undefined;
         const fromA = confirm(order!, "from-a");
         const fromB = confirm(order!, "from-b");
-        const results = await Promise.all([a!.update(fromA.order, order!.etag, fromA.event), b!.update(fromB.order, order!.etag, fromB.event)]);
+        const results = await Promise.all([
+          a!.update(fromA.order, order!.etag, fromA.event),
+          b!.update(fromB.order, order!.etag, fromB.event),
+        ]);
         const winners = results.filter((r) => r !== undefined);
         expect(winners).toHaveLength(1);
         expect((await b!.get("ord_1"))?.etag).toBe(winners[0]!.order.etag);
-        expect((await a!.orderEvents("ord_1", 0, 10)).map((e) => [e.revision, e.type])).toEqual([[1, "CREATED"], [2, "CONFIRMED"]]);
+        expect((await a!.orderEvents("ord_1", 0, 10)).map((e) => [e.revision, e.type])).toEqual([
+          [1, "CREATED"],
+          [2, "CONFIRMED"],
+        ]);
       } finally {
         await closeAll([a!, b!]);
       }
@@ -100,16 +124,23 @@ describePostgres("postgres order store", () => {
       const seen: number[] = [];
       feed.subscribe((event) => seen.push(event.revision));
       let notified = 0;
-      const listener = await listenForOrderEvents({ url, onNotify: () => ((notified += 1), feed.notify()) });
+      const listener = await listenForOrderEvents({
+        url,
+        onNotify: () => {
+          notified += 1;
+          feed.notify();
+        },
+      });
       // A reader racing the writers with tiny batches: with a plain sequence it would see 11 before 10 commits and
       // step past 10 for good.
       const writers = ["a", "b", "c", "d", "e", "f", "g", "h"];
       const rounds = 25;
       const total = writers.length * rounds * 2;
       const tailed: number[] = [];
-      let writing = true;
+      // Read by the tailing loop while the writers run; an object, so the loop's check is not narrowed to true.
+      const progress = { writing: true };
       const tail = (async () => {
-        while (writing || tailed.length < total) {
+        while (progress.writing || tailed.length < total) {
           const batch = await b!.eventsAfter(tailed.at(-1) ?? 0, 3);
           tailed.push(...batch.map((e) => e.revision));
           if (batch.length === 0) await new Promise((resume) => setImmediate(resume));
@@ -126,7 +157,7 @@ describePostgres("postgres order store", () => {
         };
         // Eight concurrent writers, four per replica, each creating and then updating its orders.
         await Promise.all(writers.map((name, i) => writer(i % 2 === 0 ? a! : b!, name)));
-        writing = false;
+        progress.writing = false;
         await tail;
         const expected = Array.from({ length: total }, (_, i) => i + 1);
         expect((await a!.eventsAfter(0, 1000)).map((e) => e.revision)).toEqual(expected);
@@ -136,7 +167,7 @@ describePostgres("postgres order store", () => {
         expect(seen).toEqual(expected);
         expect(notified).toBeGreaterThan(0);
       } finally {
-        writing = false;
+        progress.writing = false;
         await listener.close();
         await feed.stop();
         await closeAll([a!, b!]);
@@ -150,7 +181,9 @@ describePostgres("postgres order store", () => {
         const order = created.kind === "created" ? created.order : undefined;
         // The event names an order that does not exist, so its insert fails after the order row was updated.
         const bad = confirm(order!, "e-bad");
-        await expect(store!.update(bad.order, order!.etag, { ...bad.event, orderId: "ord_missing" })).rejects.toMatchObject({ code: "23503" });
+        await expect(
+          store!.update(bad.order, order!.etag, { ...bad.event, orderId: "ord_missing" }),
+        ).rejects.toMatchObject({ code: "23503" });
         expect(await store!.get("ord_1")).toEqual(order);
         expect(await store!.headRevision()).toBe(1);
         const good = confirm(order!, "e-good");
@@ -189,14 +222,20 @@ describePostgres("postgres order store", () => {
 
   describe("outages", () => {
     it("rejects opening a store on a port nothing listens on as STORE_UNAVAILABLE", async () => {
-      const error = await openPostgresOrderStore({ url: "postgres://postgres@127.0.0.1:1/postgres" }).catch((e: unknown) => e);
+      const error = await openPostgresOrderStore({ url: "postgres://postgres@127.0.0.1:1/postgres" }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(DomainError);
       expect(error).toEqual(unavailable());
     });
 
     it("fails every method with STORE_UNAVAILABLE while the database is down and recovers without reopening", async () => {
       const proxy = await startOutageProxy();
-      const store = await openPostgresOrderStore({ url: proxy.urlFor(url), schema: schemaFor("orders_outage"), connectionTimeoutMs: 1000 });
+      const store = await openPostgresOrderStore({
+        url: proxy.urlFor(url),
+        schema: schemaFor("orders_outage"),
+        connectionTimeoutMs: 1000,
+      });
       try {
         const created = await store.create(recordOf("ord_1", "req-1"));
         const order = created.kind === "created" ? created.order : undefined;
@@ -214,7 +253,10 @@ describePostgres("postgres order store", () => {
           ["firstRevisionSince", () => store.firstRevisionSince(T0)],
         ];
         for (const [name, call] of calls) {
-          const error = await call().then(() => `${name} succeeded`, (e: unknown) => e);
+          const error = await call().then(
+            () => `${name} succeeded`,
+            (e: unknown) => e,
+          );
           expect(error, name).toEqual(unavailable());
         }
         await proxy.up();
@@ -231,7 +273,13 @@ describePostgres("postgres order store", () => {
       const [store] = await replicas("orders_listen", 1);
       const errors: unknown[] = [];
       let notified = 0;
-      const listener = await listenForOrderEvents({ url: proxy.urlFor(url), onNotify: () => (notified += 1), onError: (e) => errors.push(e), minBackoffMs: 20, maxBackoffMs: 100 });
+      const listener = await listenForOrderEvents({
+        url: proxy.urlFor(url),
+        onNotify: () => (notified += 1),
+        onError: (e) => errors.push(e),
+        minBackoffMs: 20,
+        maxBackoffMs: 100,
+      });
       try {
         await store!.create(recordOf("ord_1", "req-1"));
         await eventually(() => notified >= 1);

@@ -12,9 +12,34 @@
 // It is taken last, after the order's own row locks, to keep that window to one statement plus the commit.
 // The same transaction calls pg_notify, delivered to LISTENers (postgres-order-notifications.ts) on commit.
 import type pg from "pg";
-import { createPgPool, mapPgError, migratePg, pgQuery, withTransaction, type PgPoolOptions } from "@orderly/kit/postgres";
-import type { LineItem, NewOrderEvent, Order, OrderEvent, OrderEventType, OrderState } from "../domain/model.js";
+import {
+  createPgPool,
+  mapPgError,
+  migratePg,
+  pgQuery,
+  positionalAssignments,
+  positionalValues,
+  withTransaction,
+  type PgPoolOptions,
+} from "@orderly/storage/postgres";
+import type { NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
+import { oneRow } from "@orderly/storage";
+import {
+  EVENT_COLUMNS,
+  EVENT_INSERT_COLUMNS,
+  eventFromRow,
+  eventRow,
+  itemFromRow,
+  itemRows,
+  ORDER_COLUMNS,
+  ORDER_UPDATE_COLUMNS,
+  orderFromRow,
+  orderRow,
+  type StoredEventRow,
+  type StoredItemRow,
+  type StoredOrderRow,
+} from "./order-rows.js";
 import { POSTGRES_ORDER_MIGRATIONS } from "./postgres-order-migrations.js";
 
 /** The channel every committed order event is announced on; the payload is its revision. */
@@ -30,67 +55,42 @@ export interface PostgresOrderStoreOptions extends Partial<Omit<PgPoolOptions, "
   pool?: pg.Pool;
 }
 
-interface OrderRow {
-  id: string;
-  user_id: string;
-  currency_code: string;
-  /** int8 arrives as a decimal string; converted with BigInt, never Number. */
-  total_minor: string;
-  ship_recipient: string;
-  ship_line1: string;
-  ship_line2: string;
-  ship_city: string;
-  ship_region: string;
-  ship_postal_code: string;
-  ship_country_code: string;
-  state: OrderState;
-  create_time: Date;
-  update_time: Date;
-  etag: string;
-  /** [sku, quantity, unit price as a decimal string] in position order. */
-  items: [string, number, string][];
-}
-
-interface EventRow {
-  revision: string;
-  order_id: string;
-  user_id: string;
-  type: OrderEventType;
-  from_state: OrderState | null;
-  to_state: OrderState;
-  actor: string;
-  reason: string;
-  time: Date;
-}
+/** An orders row read with its items, which one statement aggregates as JSON (see ORDER_FIELDS). */
+type OrderWithItemsRow = StoredOrderRow & { items: StoredItemRow[] };
 
 // One statement reads an order with its items, so both come from one snapshot even while an update rewrites them.
 // Prices travel as text inside the JSON: a JSON number would pass through a double.
 const ORDER_FIELDS = `
-  o.id, o.user_id, o.currency_code, o.total_minor, o.ship_recipient, o.ship_line1, o.ship_line2, o.ship_city,
-    o.ship_region, o.ship_postal_code, o.ship_country_code, o.state, o.create_time, o.update_time, o.etag,
-    coalesce((SELECT json_agg(json_build_array(i.sku, i.quantity, i.unit_price_minor::text) ORDER BY i.position)
+  ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
               FROM order_items i WHERE i.order_id = o.id), '[]'::json) AS items`;
 const ORDER_SELECT = `SELECT ${ORDER_FIELDS} FROM orders o`;
-const EVENT_COLUMNS = "revision, order_id, user_id, type, from_state, to_state, actor, reason, time";
+const EVENT_LIST = EVENT_COLUMNS.join(", ");
+const INSERT_ORDER = `INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) VALUES (${positionalValues(ORDER_COLUMNS.length)})`;
+// $1 and $2 are the id and the expected etag; the new values follow.
+const UPDATE_ORDER = `UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2 RETURNING 1`;
 // Bump the head (the lock that orders commits, see the top of the file), write the event, announce it on commit.
 const APPEND_EVENT = `
   WITH head AS (UPDATE event_log_head SET revision = revision + 1 RETURNING revision),
   event AS (
-    INSERT INTO order_events (${EVENT_COLUMNS})
-    SELECT head.revision, $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::timestamptz FROM head
-    RETURNING ${EVENT_COLUMNS}
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    VALUES ((SELECT revision FROM head), ${positionalValues(EVENT_INSERT_COLUMNS.length)})
+    RETURNING ${EVENT_LIST}
   )
-  SELECT ${EVENT_COLUMNS}, pg_notify('${ORDER_EVENTS_CHANNEL}', revision::text) AS notified FROM event`;
+  SELECT ${EVENT_LIST}, pg_notify('${ORDER_EVENTS_CHANNEL}', revision::text) AS notified FROM event`;
 const INSERT_ITEMS = `
   INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
   SELECT $1, t.position - 1, t.sku, t.quantity, t.price
   FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, position)`;
 
-/** Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together). */
+/**
+ * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
+ */
 export async function openPostgresOrderStore(options: PostgresOrderStoreOptions): Promise<OrderStore> {
   const { url, pool: shared, schema = "orders", ...poolOptions } = options;
-  if (!shared && !url) throw new TypeError("openPostgresOrderStore needs a url or a pool");
-  const pool = shared ?? createPgPool({ ...poolOptions, url: url!, schema });
+  const pool = shared ?? (url === undefined ? undefined : createPgPool({ ...poolOptions, url, schema }));
+  if (!pool) throw new TypeError("openPostgresOrderStore needs a url or a pool");
   try {
     await migratePg(pool, schema, POSTGRES_ORDER_MIGRATIONS);
   } catch (error) {
@@ -130,34 +130,39 @@ class PostgresOrderStore implements OrderStore {
           );
           if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
           if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
-          return { kind: "replayed", order: (await this.readOrder(client, earlier.order_id, signal))! };
+          const order = oneRow(await this.readOrder(client, earlier.order_id, signal), "reading the replayed order");
+          return { kind: "replayed", order };
         }
-        const o = record.order;
-        const a = o.shippingAddress;
+        const row = orderRow(record.order);
         await pgQuery(
           client,
-          `INSERT INTO orders (id, user_id, currency_code, total_minor, ship_recipient, ship_line1, ship_line2, ship_city,
-             ship_region, ship_postal_code, ship_country_code, state, create_time, update_time, etag)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-          [o.id, o.userId, o.currencyCode, o.totalMinor.toString(), a.recipient, a.line1, a.line2, a.city, a.region, a.postalCode, a.countryCode, o.state, o.createTime, o.updateTime, o.etag],
+          INSERT_ORDER,
+          ORDER_COLUMNS.map((column) => row[column]),
           signal,
         );
-        await this.writeItems(client, o, signal);
+        await this.writeItems(client, record.order, signal);
         const event = await this.appendEvent(client, record.event, signal);
-        return { kind: "created", order: (await this.readOrder(client, o.id, signal))!, event };
+        return {
+          kind: "created",
+          order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"),
+          event,
+        };
       },
       signal,
     );
   }
 
-  async findByRequestId(requestId: string, signal?: AbortSignal): Promise<{ order: Order; requestHash: string } | undefined> {
-    const [row] = await pgQuery<OrderRow & { request_hash: string }>(
+  async findByRequestId(
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; requestHash: string } | undefined> {
+    const [row] = await pgQuery<OrderWithItemsRow & { request_hash: string }>(
       this.pool,
       `SELECT ${ORDER_FIELDS}, r.request_hash FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = $1`,
       [requestId],
       signal,
     );
-    return row && { order: toOrder(row), requestHash: row.request_hash };
+    return row && { order: orderWithItems(row), requestHash: row.request_hash };
   }
 
   async get(id: string, signal?: AbortSignal): Promise<Order | undefined> {
@@ -177,50 +182,65 @@ class PostgresOrderStore implements OrderStore {
     if (query.beforeId !== undefined) where("id", "<", query.beforeId);
     values.push(query.limit);
     const filter = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
-    const rows = await pgQuery<OrderRow>(this.pool, `${ORDER_SELECT} ${filter} ORDER BY o.id DESC LIMIT $${values.length}`, values, signal);
-    return rows.map(toOrder);
+    const rows = await pgQuery<OrderWithItemsRow>(
+      this.pool,
+      `${ORDER_SELECT} ${filter} ORDER BY o.id DESC LIMIT $${values.length}`,
+      values,
+      signal,
+    );
+    return rows.map(orderWithItems);
   }
 
-  async update(order: Order, expectedEtag: string, event: NewOrderEvent, signal?: AbortSignal): Promise<{ order: Order; event: OrderEvent } | undefined> {
+  async update(
+    order: Order,
+    expectedEtag: string,
+    event: NewOrderEvent,
+    signal?: AbortSignal,
+  ): Promise<{ order: Order; event: OrderEvent } | undefined> {
     return withTransaction(
       this.pool,
       async (client) => {
-        const a = order.shippingAddress;
-        // user_id, currency_code and create_time are immutable, so the CAS never writes them.
-        const changed = await pgQuery(
-          client,
-          `UPDATE orders SET total_minor = $3, ship_recipient = $4, ship_line1 = $5, ship_line2 = $6, ship_city = $7,
-             ship_region = $8, ship_postal_code = $9, ship_country_code = $10, state = $11, update_time = $12, etag = $13
-           WHERE id = $1 AND etag = $2
-           RETURNING 1`,
-          [order.id, expectedEtag, order.totalMinor.toString(), a.recipient, a.line1, a.line2, a.city, a.region, a.postalCode, a.countryCode, order.state, order.updateTime, order.etag],
-          signal,
-        );
+        const row = orderRow(order);
+        const values = [row.id, expectedEtag, ...ORDER_UPDATE_COLUMNS.map((column) => row[column])];
+        const changed = await pgQuery(client, UPDATE_ORDER, values, signal);
         // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
         if (changed.length === 0) return undefined;
         // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
         await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
         await this.writeItems(client, order, signal);
         const written = await this.appendEvent(client, event, signal);
-        return { order: (await this.readOrder(client, order.id, signal))!, event: written };
+        return {
+          order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"),
+          event: written,
+        };
       },
       signal,
     );
   }
 
-  async orderEvents(orderId: string, afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]> {
-    const rows = await pgQuery<EventRow>(
+  async orderEvents(
+    orderId: string,
+    afterRevision: number,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<OrderEvent[]> {
+    const rows = await pgQuery<StoredEventRow>(
       this.pool,
-      `SELECT ${EVENT_COLUMNS} FROM order_events WHERE order_id = $1 AND revision > $2 ORDER BY revision LIMIT $3`,
+      `SELECT ${EVENT_LIST} FROM order_events WHERE order_id = $1 AND revision > $2 ORDER BY revision LIMIT $3`,
       [orderId, afterRevision, limit],
       signal,
     );
-    return rows.map(toEvent);
+    return rows.map(eventFromRow);
   }
 
   async eventsAfter(afterRevision: number, limit: number, signal?: AbortSignal): Promise<OrderEvent[]> {
-    const rows = await pgQuery<EventRow>(this.pool, `SELECT ${EVENT_COLUMNS} FROM order_events WHERE revision > $1 ORDER BY revision LIMIT $2`, [afterRevision, limit], signal);
-    return rows.map(toEvent);
+    const rows = await pgQuery<StoredEventRow>(
+      this.pool,
+      `SELECT ${EVENT_LIST} FROM order_events WHERE revision > $1 ORDER BY revision LIMIT $2`,
+      [afterRevision, limit],
+      signal,
+    );
+    return rows.map(eventFromRow);
   }
 
   async headRevision(signal?: AbortSignal): Promise<number> {
@@ -230,7 +250,12 @@ class PostgresOrderStore implements OrderStore {
   }
 
   async firstRevisionSince(since: Date, signal?: AbortSignal): Promise<number | undefined> {
-    const [row] = await pgQuery<{ first: string | null }>(this.pool, "SELECT min(revision) AS first FROM order_events WHERE time >= $1", [since], signal);
+    const [row] = await pgQuery<{ first: string | null }>(
+      this.pool,
+      "SELECT min(revision) AS first FROM order_events WHERE time >= $1",
+      [since],
+      signal,
+    );
     return row?.first == null ? undefined : Number(row.first);
   }
 
@@ -240,66 +265,38 @@ class PostgresOrderStore implements OrderStore {
     if (this.ownsPool) await this.pool.end();
   }
 
-  private async readOrder(runner: pg.Pool | pg.PoolClient, id: string, signal: AbortSignal | undefined): Promise<Order | undefined> {
-    const [row] = await pgQuery<OrderRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
-    return row && toOrder(row);
+  private async readOrder(
+    runner: pg.Pool | pg.PoolClient,
+    id: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Order | undefined> {
+    const [row] = await pgQuery<OrderWithItemsRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
+    return row && orderWithItems(row);
   }
 
   private async writeItems(client: pg.PoolClient, order: Order, signal: AbortSignal | undefined): Promise<void> {
-    if (order.items.length === 0) return;
-    await pgQuery(
-      client,
-      INSERT_ITEMS,
-      [order.id, order.items.map((i) => i.sku), order.items.map((i) => i.quantity), order.items.map((i) => i.unitPriceMinor.toString())],
-      signal,
-    );
+    const rows = itemRows(order);
+    if (rows.length === 0) return;
+    const columns = [rows.map((r) => r.sku), rows.map((r) => r.quantity), rows.map((r) => r.unit_price_minor)];
+    await pgQuery(client, INSERT_ITEMS, [order.id, ...columns], signal);
   }
 
-  private async appendEvent(client: pg.PoolClient, event: NewOrderEvent, signal: AbortSignal | undefined): Promise<OrderEvent> {
-    const [row] = await pgQuery<EventRow>(
+  private async appendEvent(
+    client: pg.PoolClient,
+    event: NewOrderEvent,
+    signal: AbortSignal | undefined,
+  ): Promise<OrderEvent> {
+    const row = eventRow(event);
+    const [stored] = await pgQuery<StoredEventRow>(
       client,
       APPEND_EVENT,
-      [event.orderId, event.userId, event.type, event.fromState ?? null, event.toState, event.actor, event.reason, event.time],
+      EVENT_INSERT_COLUMNS.map((column) => row[column]),
       signal,
     );
-    return toEvent(row!);
+    return eventFromRow(oneRow(stored, "APPEND_EVENT"));
   }
 }
 
-function toOrder(row: OrderRow): Order {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    items: row.items.map(([sku, quantity, price]): LineItem => ({ sku, quantity, unitPriceMinor: BigInt(price) })),
-    totalMinor: BigInt(row.total_minor),
-    currencyCode: row.currency_code,
-    shippingAddress: {
-      recipient: row.ship_recipient,
-      line1: row.ship_line1,
-      line2: row.ship_line2,
-      city: row.ship_city,
-      region: row.ship_region,
-      postalCode: row.ship_postal_code,
-      countryCode: row.ship_country_code,
-    },
-    state: row.state,
-    createTime: row.create_time,
-    updateTime: row.update_time,
-    etag: row.etag,
-  };
-}
-
-function toEvent(row: EventRow): OrderEvent {
-  return {
-    // Revisions stay far below 2^53, so a number is exact.
-    revision: Number(row.revision),
-    orderId: row.order_id,
-    userId: row.user_id,
-    type: row.type,
-    fromState: row.from_state ?? undefined,
-    toState: row.to_state,
-    actor: row.actor,
-    reason: row.reason,
-    time: row.time,
-  };
+function orderWithItems(row: OrderWithItemsRow): Order {
+  return orderFromRow(row, row.items.map(itemFromRow));
 }

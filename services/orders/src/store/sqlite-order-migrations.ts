@@ -1,10 +1,10 @@
 // The orders database schema as an ordered list of migrations, applied at open. Append only: a released migration is
 // never edited, because databases in the field have already run it; change the schema with a new version instead.
-// The kit's `migrate` (@orderly/kit/sqlite) applies them.
-import type { Migration } from "@orderly/kit/sqlite";
+// `migrate` (@orderly/storage/sqlite) applies them.
+import type { Migration } from "@orderly/storage/sqlite";
 
-/** The orders schema, oldest first. */
-export const ORDER_MIGRATIONS: readonly Migration[] = [
+/** The SQLite orders schema, oldest first. */
+export const SQLITE_ORDER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "create orders, items, events and request ids",

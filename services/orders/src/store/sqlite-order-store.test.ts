@@ -4,8 +4,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeOrderStoreContract, orderRecord } from "./order-store.contract.js";
-import { migrate, type Migration } from "@orderly/kit/sqlite";
-import { ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
+import { migrate, type Migration } from "@orderly/storage/sqlite";
+import { SQLITE_ORDER_MIGRATIONS } from "./sqlite-order-migrations.js";
 import { openSqliteOrderStore } from "./sqlite-order-store.js";
 
 const tempDirs: string[] = [];
@@ -32,7 +32,7 @@ describe("sqlite order store on disk", () => {
     await first.create(record);
     await first.close();
     const before = readMigrations(path);
-    expect(before.map((m) => m.version)).toEqual(ORDER_MIGRATIONS.map((m) => m.version));
+    expect(before.map((m) => m.version)).toEqual(SQLITE_ORDER_MIGRATIONS.map((m) => m.version));
 
     const second = await openSqliteOrderStore({ path });
     expect(await second.get("ord_1")).toEqual(record.order);
@@ -51,7 +51,10 @@ describe("sqlite order store on disk", () => {
     try {
       const won = await a.create(recordOf("ord_1", "req-shared"));
       expect(won.kind).toBe("created");
-      expect(await b.create(recordOf("ord_2", "req-shared"))).toEqual({ kind: "replayed", order: recordOf("ord_1", "x").order });
+      expect(await b.create(recordOf("ord_2", "req-shared"))).toEqual({
+        kind: "replayed",
+        order: recordOf("ord_1", "x").order,
+      });
       expect(await b.eventsAfter(0, 10)).toHaveLength(1);
     } finally {
       await a.close();
@@ -90,14 +93,18 @@ describe("sqlite order store on disk", () => {
 });
 
 describe("migrate", () => {
-  const extra: Migration = { version: 2, name: "add note", sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''" };
+  const extra: Migration = {
+    version: 2,
+    name: "add note",
+    sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+  };
 
   it("applies only the migrations a database has not run, and refuses one from a newer build", () => {
     const db = new Database(":memory:");
-    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([1]);
-    expect(migrate(db, ORDER_MIGRATIONS)).toEqual([]);
-    expect(migrate(db, [...ORDER_MIGRATIONS, extra])).toEqual([2]);
-    expect(() => migrate(db, ORDER_MIGRATIONS)).toThrow(/newer than this build/);
+    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([1]);
+    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([]);
+    expect(migrate(db, [...SQLITE_ORDER_MIGRATIONS, extra])).toEqual([2]);
+    expect(() => migrate(db, SQLITE_ORDER_MIGRATIONS)).toThrow(/newer than this build/);
     db.close();
   });
 });
@@ -105,7 +112,11 @@ describe("migrate", () => {
 function readMigrations(path: string): { version: number; applied_at: number }[] {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare<[], { version: number; applied_at: number }>("SELECT version, applied_at FROM schema_migrations ORDER BY version").all();
+    return db
+      .prepare<[], { version: number; applied_at: number }>(
+        "SELECT version, applied_at FROM schema_migrations ORDER BY version",
+      )
+      .all();
   } finally {
     db.close();
   }

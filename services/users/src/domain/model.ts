@@ -7,27 +7,6 @@ export const USER_RESOURCE_TYPE = "orderly.user.v1.User";
 /** Every prefix a user id carries; ids are "usr_" + a monotonic ULID so they sort by creation time. */
 export const USER_ID_PREFIX = "usr_";
 
-/** The stable, documented ErrorInfo reasons the Users domain produces. */
-export const UserReason = {
-  /** The user does not exist, or the caller may not know that it does. */
-  USER_NOT_FOUND: "USER_NOT_FOUND",
-  /** Another user already has this email (compared case-insensitively). */
-  EMAIL_ALREADY_EXISTS: "EMAIL_ALREADY_EXISTS",
-  /** The caller's etag is stale: someone changed the user since the caller read it. */
-  ETAG_MISMATCH: "ETAG_MISMATCH",
-  /** One or more request fields broke a rule; the field violations say which. */
-  INVALID_ARGUMENT: "INVALID_ARGUMENT",
-  /** The update_mask was empty or named a path that cannot be updated. */
-  INVALID_UPDATE_MASK: "INVALID_UPDATE_MASK",
-  /** An update without an etag lost every retry to concurrent writers; retrying later is safe. */
-  CONCURRENT_UPDATE: "CONCURRENT_UPDATE",
-  /** An owner-scoped caller tried an operation that no owner can perform (e.g. creating another user). */
-  PERMISSION_DENIED: "PERMISSION_DENIED",
-} as const;
-
-/** One of the reason strings in UserReason. */
-export type UserReason = (typeof UserReason)[keyof typeof UserReason];
-
 /** The part of a user its owner controls. */
 export interface Profile {
   firstName: string;

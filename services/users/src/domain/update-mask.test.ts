@@ -6,14 +6,24 @@ import { applyUserMask, checkUserMask } from "./update-mask.js";
 const current: User = {
   id: "usr_1",
   email: "old@example.com",
-  profile: { firstName: "Old", lastName: "Name", avatarUrl: "https://old.example.com/a.png", preferences: { theme: "dark", lang: "en" } },
+  profile: {
+    firstName: "Old",
+    lastName: "Name",
+    avatarUrl: "https://old.example.com/a.png",
+    preferences: { theme: "dark", lang: "en" },
+  },
   createTime: new Date(0),
   updateTime: new Date(0),
   etag: "e0",
 };
 const patch = {
   email: "new@example.com",
-  profile: { firstName: "New", lastName: "Person", avatarUrl: "https://new.example.com/b.png", preferences: { theme: "light" } },
+  profile: {
+    firstName: "New",
+    lastName: "Person",
+    avatarUrl: "https://new.example.com/b.png",
+    preferences: { theme: "light" },
+  },
 };
 
 function thrown(fn: () => unknown): DomainError {
@@ -35,7 +45,12 @@ describe("applyUserMask", () => {
     const result = applyUserMask(current, patch, ["profile.first_name", "profile.preferences"]);
     expect(result).toEqual({
       email: "old@example.com",
-      profile: { firstName: "New", lastName: "Name", avatarUrl: "https://old.example.com/a.png", preferences: { theme: "light" } },
+      profile: {
+        firstName: "New",
+        lastName: "Name",
+        avatarUrl: "https://old.example.com/a.png",
+        preferences: { theme: "light" },
+      },
     });
   });
 
@@ -48,11 +63,17 @@ describe("applyUserMask", () => {
 
   it("replaces email and profile for '*'", () => {
     expect(applyUserMask(current, patch, ["*"])).toEqual(patch);
-    expect(applyUserMask(current, {}, ["*"])).toEqual({ email: "", profile: { firstName: "", lastName: "", avatarUrl: "", preferences: {} } });
+    expect(applyUserMask(current, {}, ["*"])).toEqual({
+      email: "",
+      profile: { firstName: "", lastName: "", avatarUrl: "", preferences: {} },
+    });
   });
 
   it("clears a masked field the patch leaves out", () => {
-    expect(applyUserMask(current, {}, ["profile.avatar_url", "email"])).toEqual({ email: "", profile: { ...current.profile, avatarUrl: "" } });
+    expect(applyUserMask(current, {}, ["profile.avatar_url", "email"])).toEqual({
+      email: "",
+      profile: { ...current.profile, avatarUrl: "" },
+    });
   });
 
   it("does not share preferences with the current user or the patch", () => {
@@ -73,7 +94,11 @@ describe("applyUserMask", () => {
 
   it("rejects unknown paths with one violation each, naming them", () => {
     const error = thrown(() => applyUserMask(current, patch, ["email", "id", "profile.nickname", "id", "create_time"]));
-    expect(error).toMatchObject({ kind: "invalid_argument", reason: "INVALID_UPDATE_MASK", metadata: { unknown_paths: "id,profile.nickname,create_time" } });
+    expect(error).toMatchObject({
+      kind: "invalid_argument",
+      reason: "INVALID_UPDATE_MASK",
+      metadata: { unknown_paths: "id,profile.nickname,create_time" },
+    });
     expect(error.fieldViolations.map((v) => v.field)).toEqual(["update_mask", "update_mask", "update_mask"]);
     expect(error.fieldViolations.map((v) => v.description)).toEqual([
       expect.stringContaining('"id"'),
@@ -83,7 +108,17 @@ describe("applyUserMask", () => {
   });
 
   it("checkUserMask accepts every documented path", () => {
-    expect(() => checkUserMask(["*", "email", "profile", "profile.first_name", "profile.last_name", "profile.avatar_url", "profile.preferences"])).not.toThrow();
+    expect(() =>
+      checkUserMask([
+        "*",
+        "email",
+        "profile",
+        "profile.first_name",
+        "profile.last_name",
+        "profile.avatar_url",
+        "profile.preferences",
+      ]),
+    ).not.toThrow();
     expect(() => checkUserMask(["Email"])).toThrow(DomainError);
   });
 });

@@ -1,7 +1,7 @@
 // AIP-134 update masks for users: only the named paths change. A path named in the mask but absent from the patch
 // means "set to the empty value", as in proto3, so clearing a field and setting it are the same operation.
-import { DomainError, type FieldViolation } from "@orderly/kit/domain";
-import { copyProfile, emptyProfile, UserReason, type Profile, type User, type UserPatch } from "./model.js";
+import { checkUpdateMask } from "@orderly/kit/domain";
+import { copyProfile, emptyProfile, type Profile, type User, type UserPatch } from "./model.js";
 
 /** Every path UpdateUser accepts; "*" replaces all mutable fields (email and profile). */
 export const USER_MASK_PATHS = [
@@ -23,22 +23,9 @@ export interface MaskedUser {
   profile: Profile;
 }
 
-const KNOWN_PATHS: ReadonlySet<string> = new Set(USER_MASK_PATHS);
-
 /** Throws INVALID_ARGUMENT (reason INVALID_UPDATE_MASK) for an empty mask or any unknown path; checks nothing else. */
 export function checkUserMask(paths: readonly string[]): asserts paths is readonly UserMaskPath[] {
-  // An empty mask would mean "replace everything" in some APIs; being explicit avoids wiping a user by accident.
-  if (paths.length === 0) {
-    throw maskError([{ field: "update_mask", description: `must name at least one path; allowed: ${USER_MASK_PATHS.join(", ")}` }], []);
-  }
-  const unknown = [...new Set(paths.filter((path) => !KNOWN_PATHS.has(path)))];
-  if (unknown.length > 0) {
-    const violations = unknown.map((path) => ({
-      field: "update_mask",
-      description: `unknown path ${JSON.stringify(path)}; allowed: ${USER_MASK_PATHS.join(", ")}`,
-    }));
-    throw maskError(violations, unknown);
-  }
+  checkUpdateMask(paths, USER_MASK_PATHS);
 }
 
 /** The user's mutable fields after copying the masked paths from `patch`; pure, and throws only for a bad mask. */
@@ -65,13 +52,6 @@ export function applyUserMask(current: User, patch: UserPatch, paths: readonly s
 
 // `{ ...a, ...b }` copies explicit undefineds too; drop them so an absent field falls back to the empty value.
 function definedOnly(partial: Partial<Profile>): Partial<Profile> {
-  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined)) as Partial<Profile>;
-}
-
-function maskError(violations: FieldViolation[], unknownPaths: string[]): DomainError {
-  const summary = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new DomainError("invalid_argument", UserReason.INVALID_UPDATE_MASK, `invalid update_mask: ${summary}`, {
-    fieldViolations: violations,
-    metadata: unknownPaths.length > 0 ? { unknown_paths: unknownPaths.join(",") } : {},
-  });
+  const entries: [string, unknown][] = Object.entries(partial);
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

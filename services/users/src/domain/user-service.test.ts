@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DomainError, type Access } from "@orderly/kit/domain";
+import { DomainError, UPDATE_RETRIES, type Access } from "@orderly/kit/domain";
 import { openSqliteUserStore } from "../store/sqlite-user-store.js";
 import type { NewUser, User } from "./model.js";
-import { UPDATE_RETRIES, Users } from "./user-service.js";
+import { Users } from "./user-service.js";
 import type { UserStore } from "./user-store.js";
 
 const admin: Access = { subject: "usr_admin", ownOnly: false };
@@ -10,7 +10,11 @@ const ownOnly = (user: User): Access => ({ subject: user.id, ownOnly: true });
 const T0 = new Date("2025-03-04T05:06:07.000Z");
 
 function newUser(n: number, overrides: Partial<NewUser> = {}): NewUser {
-  return { email: `user${n}@example.com`, profile: { firstName: `F${n}`, lastName: `L${n}`, avatarUrl: "", preferences: {} }, ...overrides };
+  return {
+    email: `user${n}@example.com`,
+    profile: { firstName: `F${n}`, lastName: `L${n}`, avatarUrl: "", preferences: {} },
+    ...overrides,
+  };
 }
 
 async function failure(promise: Promise<unknown>): Promise<DomainError> {
@@ -60,15 +64,28 @@ describe("create", () => {
   });
 
   it("reports all violations at once", async () => {
-    const error = await failure(users.create({ email: "nope", profile: { firstName: "x".repeat(101), lastName: "", avatarUrl: "ftp://x", preferences: {} } }, admin));
+    const error = await failure(
+      users.create(
+        { email: "nope", profile: { firstName: "x".repeat(101), lastName: "", avatarUrl: "ftp://x", preferences: {} } },
+        admin,
+      ),
+    );
     expect(error).toMatchObject({ kind: "invalid_argument", reason: "INVALID_ARGUMENT" });
-    expect(error.fieldViolations.map((v) => v.field)).toEqual(["user.email", "user.profile.first_name", "user.profile.avatar_url"]);
+    expect(error.fieldViolations.map((v) => v.field)).toEqual([
+      "user.email",
+      "user.profile.first_name",
+      "user.profile.avatar_url",
+    ]);
   });
 
   it("rejects an email that differs only in case", async () => {
     await users.create(newUser(1), admin);
     const error = await failure(users.create(newUser(2, { email: "USER1@example.com" }), admin));
-    expect(error).toMatchObject({ kind: "already_exists", reason: "EMAIL_ALREADY_EXISTS", metadata: { email: "user1@example.com" } });
+    expect(error).toMatchObject({
+      kind: "already_exists",
+      reason: "EMAIL_ALREADY_EXISTS",
+      metadata: { email: "user1@example.com" },
+    });
   });
 
   it("refuses owner-scoped callers", async () => {
@@ -98,7 +115,11 @@ describe("get", () => {
 
 describe("batchGet", () => {
   it("returns users in the requested order, repeating duplicates", async () => {
-    const [a, b, c] = [await users.create(newUser(1), admin), await users.create(newUser(2), admin), await users.create(newUser(3), admin)];
+    const [a, b, c] = [
+      await users.create(newUser(1), admin),
+      await users.create(newUser(2), admin),
+      await users.create(newUser(3), admin),
+    ];
     const got = await users.batchGet([c.id, a.id, c.id, b.id], admin);
     expect(got.map((u) => u.id)).toEqual([c.id, a.id, c.id, b.id]);
   });
@@ -119,9 +140,25 @@ describe("batchGet", () => {
 
   it("takes 1 to 100 ids, none empty", async () => {
     expect((await failure(users.batchGet([], admin))).fieldViolations[0]?.field).toBe("ids");
-    expect((await failure(users.batchGet(Array.from({ length: 101 }, (_, i) => `usr_${i}`), admin))).kind).toBe("invalid_argument");
-    expect((await failure(users.batchGet(["usr_1", ""], admin))).fieldViolations).toEqual([{ field: "ids[1]", description: "must not be empty" }]);
-    const ok = await failure(users.batchGet(Array.from({ length: 100 }, (_, i) => `usr_${i}`), admin));
+    expect(
+      (
+        await failure(
+          users.batchGet(
+            Array.from({ length: 101 }, (_, i) => `usr_${i}`),
+            admin,
+          ),
+        )
+      ).kind,
+    ).toBe("invalid_argument");
+    expect((await failure(users.batchGet(["usr_1", ""], admin))).fieldViolations).toEqual([
+      { field: "ids[1]", description: "must not be empty" },
+    ]);
+    const ok = await failure(
+      users.batchGet(
+        Array.from({ length: 100 }, (_, i) => `usr_${i}`),
+        admin,
+      ),
+    );
     expect(ok.kind).toBe("not_found");
   });
 });
@@ -142,11 +179,16 @@ describe("list and stream", () => {
     const a = await users.create(newUser(1, { email: "a@shop.example" }), admin);
     const b = await users.create(newUser(2, { email: "b@shop.example" }), admin);
     await users.create(newUser(3, { email: "c@elsewhere.example" }), admin);
-    expect((await users.list({ filter: { emailContains: "Shop" }, limit: 10 }, admin)).users.map((u) => u.id)).toEqual([a.id, b.id]);
+    expect((await users.list({ filter: { emailContains: "Shop" }, limit: 10 }, admin)).users.map((u) => u.id)).toEqual([
+      a.id,
+      b.id,
+    ]);
     expect(await users.list({ filter: {}, limit: 10 }, ownOnly(b))).toEqual({ users: [b], hasMore: false });
     expect((await collect(users.stream({}, admin))).flat().length).toBe(3);
     expect(await collect(users.stream({}, ownOnly(b)))).toEqual([[b]]);
-    expect((await collect(users.stream({ emailContains: "elsewhere" }, admin))).flat().map((u) => u.email)).toEqual(["c@elsewhere.example"]);
+    expect((await collect(users.stream({ emailContains: "elsewhere" }, admin))).flat().map((u) => u.email)).toEqual([
+      "c@elsewhere.example",
+    ]);
   });
 
   it("rejects a non-positive limit", async () => {
@@ -158,8 +200,21 @@ describe("update", () => {
   it("changes only masked fields, with a new etag and update time", async () => {
     const user = await users.create(newUser(1), admin);
     now = new Date(T0.getTime() + 60_000);
-    const updated = await users.update({ id: user.id, patch: { email: "NEW@example.com", profile: { firstName: "Zed" } }, paths: ["profile.first_name"], etag: user.etag }, ownOnly(user));
-    expect(updated).toMatchObject({ email: "user1@example.com", profile: { ...user.profile, firstName: "Zed" }, createTime: T0, updateTime: now });
+    const updated = await users.update(
+      {
+        id: user.id,
+        patch: { email: "NEW@example.com", profile: { firstName: "Zed" } },
+        paths: ["profile.first_name"],
+        etag: user.etag,
+      },
+      ownOnly(user),
+    );
+    expect(updated).toMatchObject({
+      email: "user1@example.com",
+      profile: { ...user.profile, firstName: "Zed" },
+      createTime: T0,
+      updateTime: now,
+    });
     expect(updated.etag).not.toBe(user.etag);
     const emailed = await users.update({ id: user.id, patch: { email: " NEW@example.com " }, paths: ["email"] }, admin);
     expect(emailed.email).toBe("new@example.com");
@@ -168,14 +223,21 @@ describe("update", () => {
   it("is ABORTED with ETAG_MISMATCH for a stale etag and changes nothing", async () => {
     const user = await users.create(newUser(1), admin);
     await users.update({ id: user.id, patch: { profile: { lastName: "X" } }, paths: ["profile.last_name"] }, admin);
-    const error = await failure(users.update({ id: user.id, patch: { email: "z@example.com" }, paths: ["email"], etag: user.etag }, admin));
+    const error = await failure(
+      users.update({ id: user.id, patch: { email: "z@example.com" }, paths: ["email"], etag: user.etag }, admin),
+    );
     expect(error).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH" });
     expect((await users.get(user.id, admin)).email).toBe("user1@example.com");
   });
 
   it("validates the result with user.* field paths", async () => {
     const user = await users.create(newUser(1), admin);
-    const error = await failure(users.update({ id: user.id, patch: { profile: { avatarUrl: "nope" } }, paths: ["email", "profile.avatar_url"] }, admin));
+    const error = await failure(
+      users.update(
+        { id: user.id, patch: { profile: { avatarUrl: "nope" } }, paths: ["email", "profile.avatar_url"] },
+        admin,
+      ),
+    );
     expect(error.fieldViolations.map((v) => v.field)).toEqual(["user.email", "user.profile.avatar_url"]);
   });
 
@@ -187,7 +249,9 @@ describe("update", () => {
   it("hides other users from an owner-scoped caller", async () => {
     const a = await users.create(newUser(1), admin);
     const b = await users.create(newUser(2), admin);
-    const error = await failure(users.update({ id: b.id, patch: { email: "mine@example.com" }, paths: ["email"] }, ownOnly(a)));
+    const error = await failure(
+      users.update({ id: b.id, patch: { email: "mine@example.com" }, paths: ["email"] }, ownOnly(a)),
+    );
     expect(error).toMatchObject({ kind: "not_found", reason: "USER_NOT_FOUND" });
     expect((await users.get(b.id, admin)).email).toBe("user2@example.com");
   });
@@ -195,7 +259,9 @@ describe("update", () => {
   it("maps a taken email to EMAIL_ALREADY_EXISTS", async () => {
     const a = await users.create(newUser(1), admin);
     await users.create(newUser(2), admin);
-    const error = await failure(users.update({ id: a.id, patch: { email: "User2@Example.com" }, paths: ["email"] }, admin));
+    const error = await failure(
+      users.update({ id: a.id, patch: { email: "User2@Example.com" }, paths: ["email"] }, admin),
+    );
     expect(error.reason).toBe("EMAIL_ALREADY_EXISTS");
   });
 
@@ -208,7 +274,10 @@ describe("update", () => {
         attempts++;
         if (attempts <= losses) {
           const current = (await store.get(user.id))!;
-          await store.update({ ...current, profile: { ...current.profile, lastName: `other-${attempts}` }, etag: `other-${attempts}` }, current.etag);
+          await store.update(
+            { ...current, profile: { ...current.profile, lastName: `other-${attempts}` }, etag: `other-${attempts}` },
+            current.etag,
+          );
         }
         return store.update(user, expectedEtag, signal);
       };
@@ -218,7 +287,10 @@ describe("update", () => {
     it("re-reads and retries without an etag, keeping the other writer's change", async () => {
       const user = await users.create(newUser(1), admin);
       const racing = racingStore(UPDATE_RETRIES);
-      const updated = await new Users({ store: racing.store }).update({ id: user.id, patch: { profile: { firstName: "Mine" } }, paths: ["profile.first_name"] }, admin);
+      const updated = await new Users({ store: racing.store }).update(
+        { id: user.id, patch: { profile: { firstName: "Mine" } }, paths: ["profile.first_name"] },
+        admin,
+      );
       expect(racing.attempts()).toBe(UPDATE_RETRIES + 1);
       expect(updated.profile).toMatchObject({ firstName: "Mine", lastName: `other-${UPDATE_RETRIES}` });
     });
@@ -226,7 +298,9 @@ describe("update", () => {
     it("gives up with ABORTED after the retries", async () => {
       const user = await users.create(newUser(1), admin);
       const racing = racingStore(Infinity);
-      const error = await failure(new Users({ store: racing.store }).update({ id: user.id, patch: {}, paths: ["profile.first_name"] }, admin));
+      const error = await failure(
+        new Users({ store: racing.store }).update({ id: user.id, patch: {}, paths: ["profile.first_name"] }, admin),
+      );
       expect(error).toMatchObject({ kind: "aborted", reason: "CONCURRENT_UPDATE" });
       expect(racing.attempts()).toBe(UPDATE_RETRIES + 1);
     });
@@ -234,7 +308,12 @@ describe("update", () => {
     it("does not retry when the caller gave an etag", async () => {
       const user = await users.create(newUser(1), admin);
       const racing = racingStore(1);
-      const error = await failure(new Users({ store: racing.store }).update({ id: user.id, patch: {}, paths: ["profile.first_name"], etag: user.etag }, admin));
+      const error = await failure(
+        new Users({ store: racing.store }).update(
+          { id: user.id, patch: {}, paths: ["profile.first_name"], etag: user.etag },
+          admin,
+        ),
+      );
       expect(error).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH" });
       expect(racing.attempts()).toBe(1);
     });
@@ -244,10 +323,16 @@ describe("update", () => {
 describe("delete", () => {
   it("checks the etag, then deletes", async () => {
     const user = await users.create(newUser(1), admin);
-    expect(await failure(users.delete(user.id, "stale", admin))).toMatchObject({ kind: "aborted", reason: "ETAG_MISMATCH" });
+    expect(await failure(users.delete(user.id, "stale", admin))).toMatchObject({
+      kind: "aborted",
+      reason: "ETAG_MISMATCH",
+    });
     await users.delete(user.id, user.etag, admin);
     expect(await failure(users.get(user.id, admin))).toMatchObject({ kind: "not_found" });
-    expect(await failure(users.delete(user.id, undefined, admin))).toMatchObject({ kind: "not_found", reason: "USER_NOT_FOUND" });
+    expect(await failure(users.delete(user.id, undefined, admin))).toMatchObject({
+      kind: "not_found",
+      reason: "USER_NOT_FOUND",
+    });
   });
 
   it("hides other users from an owner-scoped caller", async () => {

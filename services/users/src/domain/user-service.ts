@@ -1,19 +1,33 @@
 // The Users application service: every rule about who may do what to a user, and in which order the checks run.
 // The gRPC handler is a thin adapter over this class (proto <-> domain, paging tokens); the store only persists.
-import { randomBytes } from "node:crypto";
 import { monotonicFactory } from "ulid";
-import { invalidArgument, mayAccess, throwIfAborted, type Access, type FieldViolation } from "@orderly/kit/domain";
-import { normalizeEmail, USER_ID_PREFIX, type NewUser, type User, type UserFilter, type UserPatch } from "./model.js";
+import {
+  invalidArgument,
+  mayAccess,
+  newEtag,
+  ownerMayNot,
+  requireId,
+  throwIfAborted,
+  writeWithRetries,
+  type Access,
+  type FieldViolation,
+} from "@orderly/kit/domain";
+import {
+  normalizeEmail,
+  USER_ID_PREFIX,
+  USER_RESOURCE_TYPE,
+  type NewUser,
+  type User,
+  type UserFilter,
+  type UserPatch,
+} from "./model.js";
 import { applyUserMask, checkUserMask } from "./update-mask.js";
-import { concurrentUpdate, ownerMayNot, userEtagMismatch, userNotFound } from "./user-errors.js";
+import { userEtagMismatch, userNotFound } from "./user-errors.js";
 import type { DeleteOutcome, UserStore } from "./user-store.js";
 import { validateNewUser } from "./validation.js";
 
 /** The most ids one BatchGetUsers call may ask for. */
 export const MAX_BATCH_GET = 100;
-
-/** How many times an update without an etag re-reads and retries after losing to a concurrent writer. */
-export const UPDATE_RETRIES = 3;
 
 /** What Users needs; clock and newId exist so tests can pin time and ids. */
 export interface UsersOptions {
@@ -117,14 +131,18 @@ export class Users {
     return { users: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
   }
 
-  /** Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most themselves. */
+  /**
+   * Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most
+   * themselves.
+   */
   stream(filter: UserFilter, access: Access, signal?: AbortSignal): AsyncIterable<readonly User[]> {
     return this.store.scanBatches(filter, { ownerId: ownerOf(access) }, signal);
   }
 
   /**
    * Applies the masked fields with compare-and-set. With an etag, any concurrent change is ETAG_MISMATCH; without one,
-   * a lost race is retried on fresh data up to UPDATE_RETRIES times, then ABORTED (CONCURRENT_UPDATE).
+   * a lost race is retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED
+   * (CONCURRENT_UPDATE).
    */
   async update(request: UpdateUserRequest, access: Access, signal?: AbortSignal): Promise<User> {
     const { id, patch, paths } = request;
@@ -132,7 +150,7 @@ export class Users {
     requireId(id);
     checkUserMask(paths);
     if (!mayAccess(access, id)) throw userNotFound(id);
-    for (let attempt = 0; attempt <= UPDATE_RETRIES; attempt++) {
+    return writeWithRetries({ resourceType: USER_RESOURCE_TYPE, id, etag }, async () => {
       const current = await this.store.get(id, signal);
       if (!current) throw userNotFound(id);
       if (etag !== undefined && etag !== current.etag) throw userEtagMismatch(id);
@@ -140,11 +158,12 @@ export class Users {
       const next = { email: normalizeEmail(masked.email), profile: masked.profile };
       const violations = validateNewUser(next);
       if (violations.length > 0) throw invalidArgument(violations);
-      const updated = await this.store.update({ ...current, ...next, updateTime: this.clock(), etag: newEtag() }, current.etag, signal);
-      if (updated) return updated;
-      if (etag !== undefined) throw userEtagMismatch(id);
-    }
-    throw concurrentUpdate(id, UPDATE_RETRIES + 1);
+      return this.store.update(
+        { ...current, ...next, updateTime: this.clock(), etag: newEtag() },
+        current.etag,
+        signal,
+      );
+    });
   }
 
   /** Deletes the user; NOT_FOUND when missing or hidden, ABORTED (ETAG_MISMATCH) when a given etag is stale. */
@@ -160,13 +179,4 @@ export class Users {
 // A user's owner is the user itself, so an owner-scoped caller is restricted to its own id.
 function ownerOf(access: Access): string | undefined {
   return access.ownOnly ? access.subject : undefined;
-}
-
-function requireId(id: string): void {
-  if (id === "") throw invalidArgument([{ field: "id", description: "is required" }]);
-}
-
-// Random rather than a counter or hash: clients must treat etags as opaque, and this keeps them honest.
-function newEtag(): string {
-  return randomBytes(8).toString("hex");
 }

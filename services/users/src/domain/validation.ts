@@ -3,7 +3,7 @@
 import { codePointLength, controlCharacterViolations, type FieldViolation } from "@orderly/kit/domain";
 import type { NewUser, Profile } from "./model.js";
 
-/** Limits from DOMAIN.md, plus caps on email (RFC 5321's 254) and avatar_url, which DOMAIN.md leaves unbounded. */
+/** The limits of docs/product.md#users; the email cap is RFC 5321's 254, the avatar_url one our own bound. */
 export const UserLimits = {
   emailMaxChars: 254,
   nameMaxChars: 100,
@@ -43,13 +43,18 @@ export function validateProfile(profile: Profile, prefix = "user.profile"): Fiel
   const violations: FieldViolation[] = [];
   const maxLength = (field: string, value: string, max: number) => {
     const length = codePointLength(value);
-    if (length > max) violations.push({ field: `${prefix}.${field}`, description: `must be at most ${max} characters, got ${length}` });
+    if (length > max)
+      violations.push({ field: `${prefix}.${field}`, description: `must be at most ${max} characters, got ${length}` });
     violations.push(...controlCharacterViolations(`${prefix}.${field}`, value));
   };
   maxLength("first_name", profile.firstName, UserLimits.nameMaxChars);
   maxLength("last_name", profile.lastName, UserLimits.nameMaxChars);
   maxLength("avatar_url", profile.avatarUrl, UserLimits.avatarUrlMaxChars);
-  if (profile.avatarUrl !== "" && codePointLength(profile.avatarUrl) <= UserLimits.avatarUrlMaxChars && !isHttpUrl(profile.avatarUrl)) {
+  if (
+    profile.avatarUrl !== "" &&
+    codePointLength(profile.avatarUrl) <= UserLimits.avatarUrlMaxChars &&
+    !isHttpUrl(profile.avatarUrl)
+  ) {
     violations.push({ field: `${prefix}.avatar_url`, description: "must be empty or an http(s) URL" });
   }
   violations.push(...validatePreferences(profile.preferences, `${prefix}.preferences`));
@@ -57,22 +62,34 @@ export function validateProfile(profile: Profile, prefix = "user.profile"): Fiel
 }
 
 /** Violations of a preferences map: entry count, then each bad key and each oversized value, naming the key. */
-export function validatePreferences(preferences: Record<string, string>, field = "user.profile.preferences"): FieldViolation[] {
+export function validatePreferences(
+  preferences: Record<string, string>,
+  field = "user.profile.preferences",
+): FieldViolation[] {
   const violations: FieldViolation[] = [];
   const entries = Object.entries(preferences);
   if (entries.length > UserLimits.preferencesMaxEntries) {
-    violations.push({ field, description: `must have at most ${UserLimits.preferencesMaxEntries} entries, got ${entries.length}` });
+    violations.push({
+      field,
+      description: `must have at most ${UserLimits.preferencesMaxEntries} entries, got ${entries.length}`,
+    });
   }
   for (const [key, value] of entries) {
     const keyLength = codePointLength(key);
     if (keyLength < 1 || keyLength > UserLimits.preferenceKeyMaxChars) {
-      violations.push({ field, description: `key ${quote(key)} must be 1 to ${UserLimits.preferenceKeyMaxChars} characters, got ${keyLength}` });
+      violations.push({
+        field,
+        description: `key ${quote(key)} must be 1 to ${UserLimits.preferenceKeyMaxChars} characters, got ${keyLength}`,
+      });
     }
     if (controlCharacterViolations(field, key).length > 0) {
       violations.push({ field, description: `key ${quote(key)} must not contain control characters` });
     }
     if (controlCharacterViolations(field, value, { freeText: true }).length > 0) {
-      violations.push({ field, description: `value of key ${quote(key)} must not contain control characters other than tab and line breaks` });
+      violations.push({
+        field,
+        description: `value of key ${quote(key)} must not contain control characters other than tab and line breaks`,
+      });
     }
     const valueLength = codePointLength(value);
     if (valueLength > UserLimits.preferenceValueMaxChars) {
@@ -84,7 +101,6 @@ export function validatePreferences(preferences: Record<string, string>, field =
   }
   return violations;
 }
-
 
 function isHttpUrl(text: string): boolean {
   try {

@@ -17,7 +17,9 @@ let support: UserClient;
 
 beforeAll(async () => {
   store = await openSqliteUserStore({ path: ":memory:" });
-  server = await startTestServer((s) => s.addService(UserServiceService, userHandlers(new Users({ store }), createPageTokens("test"))));
+  server = await startTestServer((s) =>
+    s.addService(UserServiceService, userHandlers(new Users({ store }), createPageTokens("test"))),
+  );
   admin = createUserClient({ address: server.address, token: await testToken("adm_1", ["admin"]) });
   support = createUserClient({ address: server.address, token: await testToken("sup_1", ["support"]) });
 });
@@ -29,12 +31,14 @@ afterAll(async () => {
   await store.close();
 });
 
-
 const fields = (error: OrderlyError) => error.details.badRequest?.fieldViolations.map((v) => v.field) ?? [];
 
 describe("CreateUser", () => {
   it("creates a user with a server-made id, lower-cased email and an etag", async () => {
-    const user = await admin.create({ email: "  Grace@Example.COM ", profile: { firstName: "Grace", preferences: { lang: "en" } } });
+    const user = await admin.create({
+      email: "  Grace@Example.COM ",
+      profile: { firstName: "Grace", preferences: { lang: "en" } },
+    });
     expect(user.id).toMatch(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(user.email).toBe("grace@example.com");
     expect(user.profile?.preferences).toEqual({ lang: "en" });
@@ -47,7 +51,12 @@ describe("CreateUser", () => {
     const error = await failure(
       admin.create({
         email: "not-an-email",
-        profile: { firstName: "x".repeat(101), lastName: "y".repeat(101), avatarUrl: "javascript:alert(1)", preferences },
+        profile: {
+          firstName: "x".repeat(101),
+          lastName: "y".repeat(101),
+          avatarUrl: "javascript:alert(1)",
+          preferences,
+        },
       }),
     );
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
@@ -62,13 +71,20 @@ describe("CreateUser", () => {
   });
 
   it("rejects control characters (NUL cannot be stored in PostgreSQL) as INVALID_ARGUMENT, not INTERNAL", async () => {
-    const error = await failure(admin.create({ email: "nul@example.com", profile: { firstName: "A\u0000B", preferences: { "k\u0000": "v" } } }));
+    const error = await failure(
+      admin.create({ email: "nul@example.com", profile: { firstName: "A\u0000B", preferences: { "k\u0000": "v" } } }),
+    );
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
     expect(fields(error).sort()).toEqual(["user.profile.first_name", "user.profile.preferences"]);
   });
 
   it("checks preference keys and values", async () => {
-    const error = await failure(admin.create({ email: "p@example.com", profile: { preferences: { ["k".repeat(65)]: "v", ok: "v".repeat(1025) } } }));
+    const error = await failure(
+      admin.create({
+        email: "p@example.com",
+        profile: { preferences: { ["k".repeat(65)]: "v", ok: "v".repeat(1025) } },
+      }),
+    );
     expect(error.code).toBe(Code.INVALID_ARGUMENT);
     expect(error.details.badRequest?.fieldViolations).toHaveLength(2);
   });
@@ -103,8 +119,12 @@ describe("GetUser, BatchGetUsers and own-only access", () => {
     const missing = await failure(mine.get("usr_00000000000000000000000001"));
     expect([hidden.code, hidden.reason]).toEqual([Code.NOT_FOUND, "USER_NOT_FOUND"]);
     expect(missing.code).toBe(Code.NOT_FOUND);
-    expect((await mine.update({ id: me.id, profile: { firstName: "Me" } }, ["profile.first_name"])).profile?.firstName).toBe("Me");
-    expect((await failure(mine.update({ id: other.id, profile: { firstName: "X" } }, ["profile.first_name"]))).code).toBe(Code.NOT_FOUND);
+    expect(
+      (await mine.update({ id: me.id, profile: { firstName: "Me" } }, ["profile.first_name"])).profile?.firstName,
+    ).toBe("Me");
+    expect(
+      (await failure(mine.update({ id: other.id, profile: { firstName: "X" } }, ["profile.first_name"]))).code,
+    ).toBe(Code.NOT_FOUND);
     expect((await failure(mine.delete(me.id))).code).toBe(Code.PERMISSION_DENIED);
     expect((await mine.list()).users.map((u) => u.id)).toEqual([me.id]);
     mine.close();
@@ -122,7 +142,10 @@ describe("GetUser, BatchGetUsers and own-only access", () => {
 describe("UpdateUser and DeleteUser", () => {
   it("changes only the masked fields and a new etag", async () => {
     const user = await admin.create({ email: "mask@example.com", profile: { firstName: "A", lastName: "B" } });
-    const updated = await admin.update({ id: user.id, email: "ignored@example.com", profile: { firstName: "C", lastName: "ignored" } }, ["profile.first_name"]);
+    const updated = await admin.update(
+      { id: user.id, email: "ignored@example.com", profile: { firstName: "C", lastName: "ignored" } },
+      ["profile.first_name"],
+    );
     expect(updated.profile).toMatchObject({ firstName: "C", lastName: "B" });
     expect(updated.email).toBe("mask@example.com");
     expect(updated.etag).not.toBe(user.etag);
@@ -131,7 +154,9 @@ describe("UpdateUser and DeleteUser", () => {
   it("refuses a stale etag with ABORTED ETAG_MISMATCH and changes nothing", async () => {
     const user = await admin.create({ email: "etag@example.com", profile: { firstName: "A" } });
     await admin.update({ id: user.id, profile: { firstName: "B" } }, ["profile.first_name"], { etag: user.etag });
-    const error = await failure(admin.update({ id: user.id, profile: { firstName: "C" } }, ["profile.first_name"], { etag: user.etag }));
+    const error = await failure(
+      admin.update({ id: user.id, profile: { firstName: "C" } }, ["profile.first_name"], { etag: user.etag }),
+    );
     expect([error.code, error.reason]).toEqual([Code.ABORTED, "ETAG_MISMATCH"]);
     expect((await admin.get(user.id)).profile?.firstName).toBe("B");
     expect((await failure(admin.delete(user.id, { etag: user.etag }))).code).toBe(Code.ABORTED);
@@ -179,9 +204,13 @@ describe("ListUsers, listAll and StreamUsers", () => {
 
   it("rejects a page token used with another filter, or tampered with", async () => {
     const page = await support.list({ pageSize: 2, filter: { emailContains: "@list.example" } });
-    const changed = await failure(support.list({ pageSize: 2, pageToken: page.nextPageToken, filter: { emailContains: "page1" } }));
+    const changed = await failure(
+      support.list({ pageSize: 2, pageToken: page.nextPageToken, filter: { emailContains: "page1" } }),
+    );
     expect([changed.code, changed.reason]).toEqual([Code.INVALID_ARGUMENT, "PAGE_TOKEN_FILTER_MISMATCH"]);
-    const tampered = await failure(support.list({ pageToken: page.nextPageToken.slice(0, -2) + "AA", filter: { emailContains: "@list.example" } }));
+    const tampered = await failure(
+      support.list({ pageToken: page.nextPageToken.slice(0, -2) + "AA", filter: { emailContains: "@list.example" } }),
+    );
     expect(tampered.reason).toBe("INVALID_PAGE_TOKEN");
   });
 

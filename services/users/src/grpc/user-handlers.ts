@@ -29,7 +29,10 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
       const filter = filterFromProto(request.filter);
       const afterId = pageTokens.decode(request.pageToken, filter);
       const page = await users.list({ filter, limit, ...(afterId ? { afterId } : {}) }, ctx.caller.access, ctx.signal);
-      return { users: page.users.map(userToProto), nextPageToken: pageTokens.next(page.users.at(-1)?.id, page.hasMore, filter) };
+      return {
+        users: page.users.map(userToProto),
+        nextPageToken: pageTokens.next(page.users.at(-1)?.id, page.hasMore, filter),
+      };
     },
 
     async *streamUsers(request, ctx) {
@@ -42,7 +45,12 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
     async updateUser(request, ctx) {
       if (!request.user) throw invalidArgument([{ field: "user", description: "is required" }]);
       const user = await users.update(
-        { id: request.user.id, patch: patchFromProto(request.user), paths: request.updateMask ?? [], etag: request.etag },
+        {
+          id: request.user.id,
+          patch: patchFromProto(request.user),
+          paths: request.updateMask ?? [],
+          etag: request.etag,
+        },
         ctx.caller.access,
         ctx.signal,
       );

@@ -1,15 +1,16 @@
-// The users schema on PostgreSQL as an ordered list of migrations, applied at open by migratePg (@orderly/kit/postgres)
-// inside the service's own schema. Append only: a released migration is never edited; change it with a new version.
-import type { Migration } from "@orderly/kit/postgres";
+// The users schema on PostgreSQL as an ordered list of migrations, applied at open by migratePg
+// (@orderly/storage/postgres) inside the service's own schema. Append only: a released migration is never edited;
+// change it with a new version.
+import type { Migration } from "@orderly/storage/postgres";
 
 /** The PostgreSQL users schema, oldest first. */
 export const POSTGRES_USER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "create users",
-    // id is COLLATE "C" so keyset order is byte order, exactly as in SQLite, whatever the database's locale.
-    // Uniqueness is on lower(email) so a writer that forgot to lower-case still cannot duplicate an address; the store
-    // stores it lower-cased anyway. Times are timestamptz (microseconds, so milliseconds survive). preferences is jsonb.
+    // id is COLLATE "C" so keyset order is byte order, exactly as in SQLite, whatever the database's locale. Uniqueness
+    // is on lower(email) so a writer that forgot to lower-case still cannot duplicate an address; the store stores it
+    // lower-cased anyway. Times are timestamptz (microseconds, so milliseconds survive). preferences is jsonb.
     sql: `
       CREATE TABLE users (
         id          text COLLATE "C" NOT NULL PRIMARY KEY,

@@ -3,9 +3,18 @@
 // transaction; a scan is a series of keyset queries pulled lazily and holds no connection between batches. Every
 // error goes through mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
 import type pg from "pg";
-import { createPgPool, mapPgError, migratePg, pgQuery, type PgPoolOptions } from "@orderly/kit/postgres";
+import { oneRow } from "@orderly/storage";
+import {
+  createPgPool,
+  mapPgError,
+  migratePg,
+  pgQuery,
+  positionalAssignments,
+  positionalValues,
+  type PgPoolOptions,
+} from "@orderly/storage/postgres";
 import { throwIfAborted } from "@orderly/kit/domain";
-import { copyProfile, type User, type UserFilter } from "../domain/model.js";
+import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
 import {
   DEFAULT_SCAN_BATCH_SIZE,
@@ -16,6 +25,15 @@ import {
   type UserStore,
 } from "../domain/user-store.js";
 import { POSTGRES_USER_MIGRATIONS } from "./postgres-user-migrations.js";
+import {
+  USER_COLUMNS,
+  USER_SELECT_LIST,
+  USER_UPDATE_COLUMNS,
+  userFromRow,
+  userRow,
+  type StoredUserRow,
+  type UserRow,
+} from "./user-rows.js";
 
 /** Where the users live: a URL (the store makes and owns its pool) or a shared pool made for the same schema. */
 export interface PostgresUserStoreOptions extends Partial<Omit<PgPoolOptions, "url" | "schema">> {
@@ -27,32 +45,22 @@ export interface PostgresUserStoreOptions extends Partial<Omit<PgPoolOptions, "u
   pool?: pg.Pool;
 }
 
-interface UserRow {
-  id: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  avatar_url: string;
-  preferences: Record<string, string>;
-  create_time: Date;
-  update_time: Date;
-  etag: string;
-}
-
-const COLUMNS = "id, email, first_name, last_name, avatar_url, preferences, create_time, update_time, etag";
 // strpos() rather than LIKE: a filter holding % or _ must match literally, with no escaping rules to get wrong.
 const MATCHES = "($2::text IS NULL OR strpos(email, lower($2)) > 0)";
-const PAGE = `SELECT ${COLUMNS} FROM users WHERE id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
+const PAGE = `SELECT ${USER_SELECT_LIST} FROM users WHERE id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
 // A separate statement so the owner restriction is a primary-key lookup, not a filter over the whole key range.
-const OWNER_PAGE = `SELECT ${COLUMNS} FROM users WHERE id = $4 AND id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
+const OWNER_PAGE = `SELECT ${USER_SELECT_LIST} FROM users WHERE id = $4 AND id > $1 AND ${MATCHES} ORDER BY id LIMIT $3`;
+const INSERT = `INSERT INTO users (${USER_SELECT_LIST}) VALUES (${positionalValues(USER_COLUMNS.length)}) RETURNING ${USER_SELECT_LIST}`;
+// $1 and $2 are the id and the expected etag; the new values follow.
+const UPDATE = `UPDATE users SET ${positionalAssignments(USER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2 RETURNING ${USER_SELECT_LIST}`;
 const EMAIL_INDEX = "users_email_key";
 const GET_MANY_CHUNK = 500;
 
 /** Opens a PostgreSQL-backed UserStore, creating and migrating its schema first (safe when replicas start together). */
 export async function openPostgresUserStore(options: PostgresUserStoreOptions): Promise<UserStore> {
   const { url, pool: shared, schema = "users", ...poolOptions } = options;
-  if (!shared && !url) throw new TypeError("openPostgresUserStore needs a url or a pool");
-  const pool = shared ?? createPgPool({ ...poolOptions, url: url!, schema });
+  const pool = shared ?? (url === undefined ? undefined : createPgPool({ ...poolOptions, url, schema }));
+  if (!pool) throw new TypeError("openPostgresUserStore needs a url or a pool");
   try {
     await migratePg(pool, schema, POSTGRES_USER_MIGRATIONS);
   } catch (error) {
@@ -71,23 +79,23 @@ class PostgresUserStore implements UserStore {
   ) {}
 
   async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
-    const email = user.email.toLowerCase();
+    const row = userRow({ ...user, createTime: user.now, updateTime: user.now });
     try {
-      const [row] = await pgQuery<UserRow>(
-        this.pool,
-        `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING ${COLUMNS}`,
-        [user.id, email, ...profileValues(user.profile), user.now, user.now, user.etag],
-        signal,
-      );
-      return toUser(row!);
+      const [stored] = await pgQuery<StoredUserRow>(this.pool, INSERT, valuesOf(row, USER_COLUMNS), signal);
+      return userFromRow(oneRow(stored, "inserting a user"));
     } catch (error) {
-      throw mapUniqueEmail(error, email);
+      throw mapUniqueEmail(error, row.email);
     }
   }
 
   async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
-    const [row] = await pgQuery<UserRow>(this.pool, `SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], signal);
-    return row && toUser(row);
+    const [row] = await pgQuery<StoredUserRow>(
+      this.pool,
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id = $1`,
+      [id],
+      signal,
+    );
+    return row && userFromRow(row);
   }
 
   async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
@@ -97,19 +105,29 @@ class PostgresUserStore implements UserStore {
     // Chunked so a huge id list never becomes one huge array parameter or result set.
     for (let start = 0; start < unique.length; start += GET_MANY_CHUNK) {
       const chunk = unique.slice(start, start + GET_MANY_CHUNK);
-      const rows = await pgQuery<UserRow>(this.pool, `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::text[])`, [chunk], signal);
-      for (const row of rows) found.set(row.id, toUser(row));
+      const rows = await pgQuery<StoredUserRow>(
+        this.pool,
+        `SELECT ${USER_SELECT_LIST} FROM users WHERE id = ANY($1::text[])`,
+        [chunk],
+        signal,
+      );
+      for (const row of rows) found.set(row.id, userFromRow(row));
     }
     return found;
   }
 
   async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
-    return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(toUser);
+    return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(userFromRow);
   }
 
-  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
+  async *scanBatches(
+    filter: UserFilter,
+    options: UserScanOptions = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
     for (;;) {
       // A keyset query per batch rather than a cursor: no connection or transaction is held while the consumer is slow.
@@ -117,7 +135,7 @@ class PostgresUserStore implements UserStore {
       options.onBatch?.(rows.length);
       // The consumer may be slow; re-check so a cancelled stream stops before handing out another batch.
       throwIfAborted(signal);
-      if (rows.length > 0) yield rows.map(toUser);
+      if (rows.length > 0) yield rows.map(userFromRow);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) return;
       afterId = last.id;
@@ -125,20 +143,13 @@ class PostgresUserStore implements UserStore {
   }
 
   async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
-    const email = user.email.toLowerCase();
+    const row = userRow(user);
     try {
-      const [row] = await pgQuery<UserRow>(
-        this.pool,
-        `UPDATE users SET email = $3, first_name = $4, last_name = $5, avatar_url = $6, preferences = $7::jsonb,
-           update_time = $8, etag = $9
-         WHERE id = $1 AND etag = $2
-         RETURNING ${COLUMNS}`,
-        [user.id, expectedEtag, email, ...profileValues(user.profile), user.updateTime, user.etag],
-        signal,
-      );
-      return row && toUser(row);
+      const values = [row.id, expectedEtag, ...valuesOf(row, USER_UPDATE_COLUMNS)];
+      const [stored] = await pgQuery<StoredUserRow>(this.pool, UPDATE, values, signal);
+      return stored && userFromRow(stored);
     } catch (error) {
-      throw mapUniqueEmail(error, email);
+      throw mapUniqueEmail(error, row.email);
     }
   }
 
@@ -161,29 +172,23 @@ class PostgresUserStore implements UserStore {
     if (this.ownsPool) await this.pool.end();
   }
 
-  private async page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number, signal: AbortSignal | undefined): Promise<UserRow[]> {
+  private async page(
+    filter: UserFilter,
+    afterId: string,
+    ownerId: string | undefined,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredUserRow[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     // Lower-cased here as well as in SQL, so matching folds case exactly as the stored (JS-lower-cased) emails were.
     const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
-    if (ownerId === undefined) return pgQuery<UserRow>(this.pool, PAGE, [afterId, contains, limit], signal);
-    return pgQuery<UserRow>(this.pool, OWNER_PAGE, [afterId, contains, limit, ownerId], signal);
+    if (ownerId === undefined) return pgQuery<StoredUserRow>(this.pool, PAGE, [afterId, contains, limit], signal);
+    return pgQuery<StoredUserRow>(this.pool, OWNER_PAGE, [afterId, contains, limit, ownerId], signal);
   }
 }
 
-function profileValues(profile: User["profile"]): [string, string, string, string] {
-  return [profile.firstName, profile.lastName, profile.avatarUrl, JSON.stringify(profile.preferences)];
-}
-
-function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    email: row.email,
-    // copyProfile rebuilds preferences with own properties, so a "__proto__" key stays data.
-    profile: copyProfile({ firstName: row.first_name, lastName: row.last_name, avatarUrl: row.avatar_url, preferences: row.preferences }),
-    createTime: row.create_time,
-    updateTime: row.update_time,
-    etag: row.etag,
-  };
+function valuesOf(row: UserRow, columns: readonly (keyof UserRow)[]): unknown[] {
+  return columns.map((column) => row[column]);
 }
 
 // Only the email index means "already exists"; any other constraint failure is a bug and stays internal.

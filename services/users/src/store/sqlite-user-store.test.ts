@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { migrate, type Migration } from "@orderly/kit/sqlite";
-import { USER_MIGRATIONS } from "./sqlite-migrations.js";
+import { migrate, type Migration } from "@orderly/storage/sqlite";
+import { SQLITE_USER_MIGRATIONS } from "./sqlite-user-migrations.js";
 import { openSqliteUserStore } from "./sqlite-user-store.js";
 import { describeUserStoreContract } from "./user-store.contract.js";
 
@@ -26,10 +26,16 @@ describe("sqlite user store on disk", () => {
   it("keeps data across re-opens and does not re-apply migrations", async () => {
     const path = await tempPath();
     const first = await openSqliteUserStore({ path });
-    await first.create({ id: "usr_1", email: "a@example.com", profile: { firstName: "A", lastName: "", avatarUrl: "", preferences: {} }, now: new Date(1000), etag: "e1" });
+    await first.create({
+      id: "usr_1",
+      email: "a@example.com",
+      profile: { firstName: "A", lastName: "", avatarUrl: "", preferences: {} },
+      now: new Date(1000),
+      etag: "e1",
+    });
     await first.close();
     const before = readMigrations(path);
-    expect(before.map((m) => m.version)).toEqual(USER_MIGRATIONS.map((m) => m.version));
+    expect(before.map((m) => m.version)).toEqual(SQLITE_USER_MIGRATIONS.map((m) => m.version));
 
     const second = await openSqliteUserStore({ path });
     expect((await second.get("usr_1"))?.email).toBe("a@example.com");
@@ -47,31 +53,42 @@ describe("sqlite user store on disk", () => {
 });
 
 describe("migrate", () => {
-  const extra: Migration = { version: 2, name: "add locale", sql: "ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT ''" };
+  const extra: Migration = {
+    version: 2,
+    name: "add locale",
+    sql: "ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT ''",
+  };
 
   it("applies only the migrations a database has not run, in order", () => {
     const db = new Database(":memory:");
-    expect(migrate(db, USER_MIGRATIONS)).toEqual([1]);
-    expect(migrate(db, USER_MIGRATIONS)).toEqual([]);
-    expect(migrate(db, [...USER_MIGRATIONS, extra])).toEqual([2]);
-    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('users')").all().map((c) => c.name);
+    expect(migrate(db, SQLITE_USER_MIGRATIONS)).toEqual([1]);
+    expect(migrate(db, SQLITE_USER_MIGRATIONS)).toEqual([]);
+    expect(migrate(db, [...SQLITE_USER_MIGRATIONS, extra])).toEqual([2]);
+    const columns = db
+      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('users')")
+      .all()
+      .map((c) => c.name);
     expect(columns).toContain("locale");
     db.close();
   });
 
   it("refuses a database migrated by a newer build", () => {
     const db = new Database(":memory:");
-    migrate(db, [...USER_MIGRATIONS, extra]);
-    expect(() => migrate(db, USER_MIGRATIONS)).toThrow(/newer than this build/);
+    migrate(db, [...SQLITE_USER_MIGRATIONS, extra]);
+    expect(() => migrate(db, SQLITE_USER_MIGRATIONS)).toThrow(/newer than this build/);
     db.close();
   });
 
   it("rolls back a failing migration so it runs again next time", () => {
     const db = new Database(":memory:");
-    const broken: Migration = { version: 2, name: "broken", sql: "CREATE TABLE t (x INTEGER); SELECT * FROM no_such_table;" };
-    expect(() => migrate(db, [...USER_MIGRATIONS, broken])).toThrow(/no_such_table/);
+    const broken: Migration = {
+      version: 2,
+      name: "broken",
+      sql: "CREATE TABLE t (x INTEGER); SELECT * FROM no_such_table;",
+    };
+    expect(() => migrate(db, [...SQLITE_USER_MIGRATIONS, broken])).toThrow(/no_such_table/);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();
-    expect(migrate(db, [...USER_MIGRATIONS, extra])).toEqual([2]);
+    expect(migrate(db, [...SQLITE_USER_MIGRATIONS, extra])).toEqual([2]);
     db.close();
   });
 
@@ -85,7 +102,11 @@ describe("migrate", () => {
 function readMigrations(path: string): { version: number; applied_at: number }[] {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare<[], { version: number; applied_at: number }>("SELECT version, applied_at FROM schema_migrations ORDER BY version").all();
+    return db
+      .prepare<[], { version: number; applied_at: number }>(
+        "SELECT version, applied_at FROM schema_migrations ORDER BY version",
+      )
+      .all();
   } finally {
     db.close();
   }

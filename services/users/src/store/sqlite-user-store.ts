@@ -2,7 +2,14 @@
 // only check the abort signal and wrap the result in a promise; a long read (scan) is split into keyset batches so it
 // never holds the table in memory and yields to the event loop between batches.
 import Database from "better-sqlite3";
-import { openSqliteDatabase } from "@orderly/kit/sqlite";
+import { oneRow } from "@orderly/storage";
+import {
+  namedAssignments,
+  namedValues,
+  openSqliteDatabase,
+  sqliteValues,
+  type SqliteValues,
+} from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
@@ -14,7 +21,15 @@ import {
   type UserScanOptions,
   type UserStore,
 } from "../domain/user-store.js";
-import { USER_MIGRATIONS } from "./sqlite-migrations.js";
+import { SQLITE_USER_MIGRATIONS } from "./sqlite-user-migrations.js";
+import {
+  USER_COLUMNS,
+  USER_SELECT_LIST,
+  USER_UPDATE_COLUMNS,
+  userFromRow,
+  userRow,
+  type UserRow,
+} from "./user-rows.js";
 
 /** Where and how to open the database. */
 export interface SqliteUserStoreOptions {
@@ -24,17 +39,8 @@ export interface SqliteUserStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface UserRow {
-  id: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  avatar_url: string;
-  preferences: string;
-  create_time: number;
-  update_time: number;
-  etag: string;
-}
+/** A users row as SQLite stores and returns it: times in epoch milliseconds, preferences as JSON text. */
+type SqliteUserRow = SqliteValues<UserRow>;
 
 interface PageParams {
   afterId: string;
@@ -43,13 +49,16 @@ interface PageParams {
   limit: number;
 }
 
-const COLUMNS = "id, email, first_name, last_name, avatar_url, preferences, create_time, update_time, etag";
 // instr() rather than LIKE: a filter holding % or _ must match literally, with no escaping rules to get wrong.
 const MATCHES = "(@contains IS NULL OR instr(email, lower(@contains)) > 0)";
 
 /** Opens (creating and migrating if needed) a SQLite-backed UserStore. */
 export async function openSqliteUserStore(options: SqliteUserStoreOptions): Promise<UserStore> {
-  const db = openSqliteDatabase({ path: options.path, migrations: USER_MIGRATIONS, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  const db = openSqliteDatabase({
+    path: options.path,
+    migrations: SQLITE_USER_MIGRATIONS,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  });
   return new SqliteUserStore(db);
 }
 
@@ -66,25 +75,23 @@ class SqliteUserStore implements UserStore {
   private readonly deleteChecked;
 
   constructor(private readonly db: Database.Database) {
-    this.insertStmt = db.prepare<[UserRow], UserRow>(
-      `INSERT INTO users (${COLUMNS}) VALUES (@id, @email, @first_name, @last_name, @avatar_url, @preferences, @create_time, @update_time, @etag)
-       RETURNING ${COLUMNS}`,
+    this.insertStmt = db.prepare<[SqliteUserRow], SqliteUserRow>(
+      `INSERT INTO users (${USER_SELECT_LIST}) VALUES (${namedValues(USER_COLUMNS)}) RETURNING ${USER_SELECT_LIST}`,
     );
-    this.getStmt = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`);
+    this.getStmt = db.prepare<[string], SqliteUserRow>(`SELECT ${USER_SELECT_LIST} FROM users WHERE id = ?`);
     // One statement for any number of ids: the ids travel as a JSON array instead of a variable-length IN list.
-    this.getManyStmt = db.prepare<[string], UserRow>(`SELECT ${COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?))`);
-    this.pageStmt = db.prepare<[PageParams], UserRow>(
-      `SELECT ${COLUMNS} FROM users WHERE id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
+    this.getManyStmt = db.prepare<[string], SqliteUserRow>(
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id IN (SELECT value FROM json_each(?))`,
+    );
+    this.pageStmt = db.prepare<[PageParams], SqliteUserRow>(
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
     );
     // A separate statement so the owner restriction is an index lookup, not a filter over the whole key range.
-    this.ownerPageStmt = db.prepare<[PageParams], UserRow>(
-      `SELECT ${COLUMNS} FROM users WHERE id = @ownerId AND id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
+    this.ownerPageStmt = db.prepare<[PageParams], SqliteUserRow>(
+      `SELECT ${USER_SELECT_LIST} FROM users WHERE id = @ownerId AND id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
     );
-    this.updateStmt = db.prepare<[UserRow & { expected: string }], UserRow>(
-      `UPDATE users SET email = @email, first_name = @first_name, last_name = @last_name, avatar_url = @avatar_url,
-         preferences = @preferences, update_time = @update_time, etag = @etag
-       WHERE id = @id AND etag = @expected
-       RETURNING ${COLUMNS}`,
+    this.updateStmt = db.prepare<[SqliteUserRow & { expected: string }], SqliteUserRow>(
+      `UPDATE users SET ${namedAssignments(USER_UPDATE_COLUMNS)} WHERE id = @id AND etag = @expected RETURNING ${USER_SELECT_LIST}`,
     );
     this.etagStmt = db.prepare<[string], { etag: string }>("SELECT etag FROM users WHERE id = ?");
     this.deleteStmt = db.prepare<[string]>("DELETE FROM users WHERE id = ?");
@@ -100,9 +107,9 @@ class SqliteUserStore implements UserStore {
 
   async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
     throwIfAborted(signal);
-    const row = toRow({ ...user, createTime: user.now, updateTime: user.now });
+    const row = sqliteValues(userRow({ ...user, createTime: user.now, updateTime: user.now }));
     try {
-      return toUser(this.insertStmt.get(row)!);
+      return userFromRow(oneRow(this.insertStmt.get(row), "inserting a user"));
     } catch (error) {
       throw mapUniqueEmail(error, row.email);
     }
@@ -111,7 +118,7 @@ class SqliteUserStore implements UserStore {
   async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
     throwIfAborted(signal);
     const row = this.getStmt.get(id);
-    return row && toUser(row);
+    return row && userFromRow(row);
   }
 
   async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
@@ -122,19 +129,24 @@ class SqliteUserStore implements UserStore {
     for (let start = 0; start < unique.length; start += GET_MANY_CHUNK) {
       throwIfAborted(signal);
       const chunk = unique.slice(start, start + GET_MANY_CHUNK);
-      for (const row of this.getManyStmt.all(JSON.stringify(chunk))) found.set(row.id, toUser(row));
+      for (const row of this.getManyStmt.all(JSON.stringify(chunk))) found.set(row.id, userFromRow(row));
     }
     return found;
   }
 
   async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
     throwIfAborted(signal);
-    return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(toUser);
+    return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(userFromRow);
   }
 
-  async *scanBatches(filter: UserFilter, options: UserScanOptions = {}, signal?: AbortSignal): AsyncGenerator<readonly User[]> {
+  async *scanBatches(
+    filter: UserFilter,
+    options: UserScanOptions = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     let afterId = "";
     for (;;) {
       throwIfAborted(signal);
@@ -142,7 +154,7 @@ class SqliteUserStore implements UserStore {
       options.onBatch?.(rows.length);
       // The consumer may be slow; re-check so a cancelled stream stops before handing out another batch.
       throwIfAborted(signal);
-      if (rows.length > 0) yield rows.map(toUser);
+      if (rows.length > 0) yield rows.map(userFromRow);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) return;
       afterId = last.id;
@@ -153,10 +165,10 @@ class SqliteUserStore implements UserStore {
 
   async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
     throwIfAborted(signal);
-    const row = toRow(user);
+    const row = sqliteValues(userRow(user));
     try {
       const updated = this.updateStmt.get({ ...row, expected: expectedEtag });
-      return updated && toUser(updated);
+      return updated && userFromRow(updated);
     } catch (error) {
       throw mapUniqueEmail(error, row.email);
     }
@@ -171,7 +183,7 @@ class SqliteUserStore implements UserStore {
     if (this.db.open) this.db.close();
   }
 
-  private page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number): UserRow[] {
+  private page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number): SqliteUserRow[] {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     // Lower-cased here as well as in SQL: SQLite's lower() folds ASCII only, while stored emails were folded by JS.
     const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
@@ -182,40 +194,13 @@ class SqliteUserStore implements UserStore {
 
 const GET_MANY_CHUNK = 500;
 
-function toRow(user: Pick<User, "id" | "email" | "profile" | "createTime" | "updateTime" | "etag">): UserRow {
-  return {
-    id: user.id,
-    email: user.email.toLowerCase(),
-    first_name: user.profile.firstName,
-    last_name: user.profile.lastName,
-    avatar_url: user.profile.avatarUrl,
-    preferences: JSON.stringify(user.profile.preferences),
-    create_time: user.createTime.getTime(),
-    update_time: user.updateTime.getTime(),
-    etag: user.etag,
-  };
-}
-
-function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    email: row.email,
-    profile: {
-      firstName: row.first_name,
-      lastName: row.last_name,
-      avatarUrl: row.avatar_url,
-      // JSON.parse defines own properties, so a "__proto__" key stays data: no defensive copy needed per row.
-      preferences: JSON.parse(row.preferences) as Record<string, string>,
-    },
-    createTime: new Date(row.create_time),
-    updateTime: new Date(row.update_time),
-    etag: row.etag,
-  };
-}
-
 // Only the email's UNIQUE index means "already exists"; any other constraint failure is a bug and stays internal.
 function mapUniqueEmail(error: unknown, email: string): unknown {
-  if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE" && error.message.includes("users.email")) {
+  if (
+    error instanceof Database.SqliteError &&
+    error.code === "SQLITE_CONSTRAINT_UNIQUE" &&
+    error.message.includes("users.email")
+  ) {
     return emailAlreadyExists(email, error);
   }
   return error;

@@ -3,18 +3,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database, { type Database as DatabaseType } from "better-sqlite3";
+import { checkMigrationOrder, type Migration } from "./migrations.js";
 
-/** One schema step; `version` values are 1, 2, 3... in list order. */
-export interface Migration {
-  version: number;
-  /** A short human name, for logs. */
-  name: string;
-  /** SQL run inside the migration's transaction. */
-  sql: string;
-}
+export type { Migration } from "./migrations.js";
 
 /** Opens (creating its directory) and migrates a SQLite database; `:memory:` is allowed. */
-export function openSqliteDatabase(options: { path: string; migrations: readonly Migration[]; busyTimeoutMs?: number }): DatabaseType {
+export function openSqliteDatabase(options: {
+  path: string;
+  migrations: readonly Migration[];
+  busyTimeoutMs?: number;
+}): DatabaseType {
   if (options.path !== ":memory:") mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const db = new Database(options.path);
   try {
@@ -32,16 +30,21 @@ export function openSqliteDatabase(options: { path: string; migrations: readonly
 }
 
 /** Applies the migrations `db` has not run yet, each in its own transaction; returns the versions it applied. */
-export function migrate(db: DatabaseType, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
-  });
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+export function migrate(
+  db: DatabaseType,
+  migrations: readonly Migration[],
+  now: () => Date = () => new Date(),
+): number[] {
+  checkMigrationOrder(migrations);
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)",
+  );
   const latest = db.prepare<[], { version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
   const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
   const applied: number[] = [];
   for (const migration of migrations) {
-    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply it.
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening one file cannot both apply
+    // it.
     db.transaction(() => {
       const current = latest.get()?.version ?? 0;
       if (current >= migration.version) return;
@@ -52,6 +55,27 @@ export function migrate(db: DatabaseType, migrations: readonly Migration[], now:
   }
   const current = latest.get()?.version ?? 0;
   // A newer binary migrated this file; running old code on it could corrupt data it does not understand.
-  if (current > migrations.length) throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
+  if (current > migrations.length)
+    throw new Error(`database schema version ${current} is newer than this build knows (${migrations.length})`);
   return applied;
+}
+
+/** A row as better-sqlite3 binds it: every Date becomes epoch milliseconds, the form Orderly's SQLite tables store. */
+export type SqliteValues<T> = { [K in keyof T]: T[K] extends Date ? number : T[K] };
+
+/** The row with its Dates turned into epoch milliseconds, ready to bind as named parameters. */
+export function sqliteValues<T extends object>(row: T): SqliteValues<T> {
+  const values: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) values[column] = value instanceof Date ? value.getTime() : value;
+  return values as SqliteValues<T>;
+}
+
+/** "@a, @b, @c": the named parameters of an INSERT's VALUES for `columns`. */
+export function namedValues(columns: readonly string[]): string {
+  return columns.map((column) => `@${column}`).join(", ");
+}
+
+/** "a = @a, b = @b": an UPDATE's SET list binding each column to its named parameter. */
+export function namedAssignments(columns: readonly string[]): string {
+  return columns.map((column) => `${column} = @${column}`).join(", ");
 }

@@ -1,5 +1,5 @@
 // The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
-// SIGTERM/SIGINT. Each service's main.ts only says what it serves and what it must close.
+// SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { authConfigFromEnv, createTokenVerifier } from "./token-verifier.js";

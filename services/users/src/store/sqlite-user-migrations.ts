@@ -1,9 +1,9 @@
 // The users database schema as an ordered list of migrations, applied at open. Append only: a released migration is
 // never edited, because databases in the field have already run it; change the schema with a new version instead.
-import type { Migration } from "@orderly/kit/sqlite";
+import type { Migration } from "@orderly/storage/sqlite";
 
-/** The users schema, oldest first. */
-export const USER_MIGRATIONS: readonly Migration[] = [
+/** The SQLite users schema, oldest first. */
+export const SQLITE_USER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "create users",

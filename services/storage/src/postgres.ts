@@ -2,10 +2,10 @@
 // migrations that several replicas may start at once, transactions that never leak a client, and the one mapping from
 // "the database is gone" to a retryable UNAVAILABLE. Stores are not domain code, so they may use it; no gRPC here.
 import pg from "pg";
-import { DomainError, throwIfAborted } from "./domain/errors.js";
-import type { Migration } from "./sqlite.js";
+import { DomainError, throwIfAborted } from "@orderly/kit/domain";
+import { checkMigrationOrder, type Migration } from "./migrations.js";
 
-export type { Migration } from "./sqlite.js";
+export type { Migration } from "./migrations.js";
 
 /** How to reach the database and which schema a service owns. */
 export interface PgPoolOptions {
@@ -30,7 +30,8 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Throws unless `schema` is a plain lower-case SQL identifier, so it can be spliced into SQL and options safely. */
 export function assertSchemaName(schema: string): void {
-  if (!IDENTIFIER.test(schema)) throw new RangeError(`schema must match ${IDENTIFIER.source}, got ${JSON.stringify(schema)}`);
+  if (!IDENTIFIER.test(schema))
+    throw new RangeError(`schema must match ${IDENTIFIER.source}, got ${JSON.stringify(schema)}`);
 }
 
 /** A pg.Pool whose connections all use `schema` as search_path and give up connecting after connectionTimeoutMs. */
@@ -67,7 +68,11 @@ function splitOptions(url: string): { connectionString: string; urlOptions: stri
 }
 
 /** Runs `fn` in a transaction on one pooled client: commits on success, rolls back on any failure or abort. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   throwIfAborted(signal);
   let client: pg.PoolClient;
   try {
@@ -116,15 +121,32 @@ export async function pgQuery<R extends pg.QueryResultRow>(
   }
 }
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+]);
 // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections; plus every class-08 connection exception.
 const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
-const UNAVAILABLE_MESSAGES = ["Connection terminated", "timeout exceeded when trying to connect", "encountered a connection error and is not queryable"];
+const UNAVAILABLE_MESSAGES = [
+  "Connection terminated",
+  "timeout exceeded when trying to connect",
+  "encountered a connection error and is not queryable",
+];
 
 /** STORE_UNAVAILABLE (retry after 1 s) when `error` means the database cannot be reached; otherwise undefined. */
 export function pgUnavailable(error: unknown): DomainError | undefined {
   if (error instanceof DomainError || !isConnectionFailure(error, 0)) return undefined;
-  return new DomainError("unavailable", STORE_UNAVAILABLE, "the database is unavailable; retry later", { retryAfterMs: 1000, cause: error });
+  return new DomainError("unavailable", STORE_UNAVAILABLE, "the database is unavailable; retry later", {
+    retryAfterMs: 1000,
+    cause: error,
+  });
 }
 
 /** The error a store should throw: STORE_UNAVAILABLE for an outage, anything else unchanged. */
@@ -134,8 +156,17 @@ export function mapPgError(error: unknown): unknown {
 
 function isConnectionFailure(error: unknown, depth: number): boolean {
   if (typeof error !== "object" || error === null || depth > 4) return false;
-  const { code, message, errors, cause } = error as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof code === "string" && (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  const { code, message, errors, cause } = error as {
+    code?: unknown;
+    message?: unknown;
+    errors?: unknown;
+    cause?: unknown;
+  };
+  if (
+    typeof code === "string" &&
+    (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))
+  )
+    return true;
   if (typeof message === "string" && UNAVAILABLE_MESSAGES.some((text) => message.includes(text))) return true;
   // Node reports a refused multi-address connect as an AggregateError of the per-address failures.
   if (Array.isArray(errors) && errors.some((inner) => isConnectionFailure(inner, depth + 1))) return true;
@@ -147,11 +178,14 @@ function isConnectionFailure(error: unknown, depth: number): boolean {
  * Every step holds a transaction-scoped advisory lock keyed by the schema, so replicas starting together queue up and
  * each migration runs exactly once. Refuses a schema migrated by a newer build, like the SQLite migrate().
  */
-export async function migratePg(pool: pg.Pool, schema: string, migrations: readonly Migration[], now: () => Date = () => new Date()): Promise<number[]> {
+export async function migratePg(
+  pool: pg.Pool,
+  schema: string,
+  migrations: readonly Migration[],
+  now: () => Date = () => new Date(),
+): Promise<number[]> {
   assertSchemaName(schema);
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`migration ${migration.name} has version ${migration.version}, expected ${index + 1}`);
-  });
+  checkMigrationOrder(migrations);
   // Schema creation happens under the lock too, so two replicas never race to create it.
   const prepare = async (client: pg.PoolClient): Promise<number> => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`orderly.migrate.${schema}`]);
@@ -160,8 +194,13 @@ export async function migratePg(pool: pg.Pool, schema: string, migrations: reado
     if (exists.length === 0) await client.query(`CREATE SCHEMA ${schema}`);
     // SET LOCAL: the migration's unqualified names land in the schema whatever pool the caller passed.
     await client.query(`SET LOCAL search_path TO ${schema}`);
-    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)");
-    const rows = await pgQuery<{ version: number | null }>(client, "SELECT max(version) AS version FROM schema_migrations");
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)",
+    );
+    const rows = await pgQuery<{ version: number | null }>(
+      client,
+      "SELECT max(version) AS version FROM schema_migrations",
+    );
     return rows[0]?.version ?? 0;
   };
   const applied: number[] = [];
@@ -169,12 +208,28 @@ export async function migratePg(pool: pg.Pool, schema: string, migrations: reado
     await withTransaction(pool, async (client) => {
       if ((await prepare(client)) >= migration.version) return;
       await client.query(migration.sql);
-      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [migration.version, now()]);
+      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [
+        migration.version,
+        now(),
+      ]);
       applied.push(migration.version);
     });
   }
   const current = await withTransaction(pool, prepare);
   // A newer binary migrated this schema; running old code on it could corrupt data it does not understand.
-  if (current > migrations.length) throw new Error(`database schema ${schema} version ${current} is newer than this build knows (${migrations.length})`);
+  if (current > migrations.length)
+    throw new Error(
+      `database schema ${schema} version ${current} is newer than this build knows (${migrations.length})`,
+    );
   return applied;
+}
+
+/** "$1, $2, $3" for `count` values starting at `$first`: the positional parameters of an INSERT's VALUES. */
+export function positionalValues(count: number, first = 1): string {
+  return Array.from({ length: count }, (_, index) => `$${first + index}`).join(", ");
+}
+
+/** "a = $3, b = $4": an UPDATE's SET list binding each column to the positional parameter from `$first` on. */
+export function positionalAssignments(columns: readonly string[], first: number): string {
+  return columns.map((column, index) => `${column} = $${first + index}`).join(", ");
 }

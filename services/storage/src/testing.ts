@@ -1,6 +1,6 @@
-// Helpers for tests against a real PostgreSQL: where it is, whether it is up (decided once, at collection time), a
-// describe that runs, skips or fails loudly in CI depending on that, throwaway schemas, and a TCP proxy that can
-// simulate an outage so tests can watch a pool fail fast and recover.
+// @orderly/storage/testing, for tests against a real PostgreSQL: where it is, whether it is up (decided once, at
+// collection time), a describe that runs, skips or fails loudly in CI depending on that, throwaway schemas, and a TCP
+// proxy that can simulate an outage so tests can watch a pool fail fast and recover.
 import { createServer, connect, type Server, type Socket } from "node:net";
 import pg from "pg";
 import { describe, it } from "vitest";
@@ -104,7 +104,9 @@ export interface OutageProxy {
 }
 
 /** Starts an OutageProxy on 127.0.0.1 forwarding to `target` (default: the test database's host and port). */
-export async function startOutageProxy(target: { host: string; port: number } = targetOf(pgTestUrl())): Promise<OutageProxy> {
+export async function startOutageProxy(
+  target: { host: string; port: number } = targetOf(pgTestUrl()),
+): Promise<OutageProxy> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);

@@ -79,7 +79,9 @@ export function decodeStatus(bytes: Uint8Array): { code: number; message: string
           break;
         case "google.rpc.RetryInfo": {
           const delay = RetryInfo.decode(any.value).retryDelay;
-          details.retryInfo = { retryDelayMs: delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : 0 };
+          details.retryInfo = {
+            retryDelayMs: delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : 0,
+          };
           break;
         }
       }

@@ -29,14 +29,15 @@ export class OrderlyError extends Error {
 
   /** The code's name, e.g. "NOT_FOUND". */
   get codeName(): string {
-    return Code[this.code] ?? String(this.code);
+    return nameOf(this.code) ?? String(this.code);
   }
 
   /** Turns anything thrown by a gRPC call (or anything at all) into an OrderlyError, decoding rich details. */
   static from(error: unknown): OrderlyError {
     if (error instanceof OrderlyError) return error;
     if (isServiceError(error)) {
-      const metadata = error.metadata ?? new Metadata();
+      // Typed as always there, but an error made by hand (or by another library) may lack it.
+      const metadata = (error.metadata as Metadata | undefined) ?? new Metadata();
       const raw = metadata.get(STATUS_DETAILS_KEY)[0];
       let details: ErrorDetails = {};
       let message = error.details || error.message;
@@ -51,8 +52,15 @@ export class OrderlyError extends Error {
       }
       return new OrderlyError(error.code, message, details, metadata, { cause: error });
     }
+    // What an AbortSignal throws: AbortSignal.timeout() fires a TimeoutError, abort() an AbortError.
+    if (error instanceof Error && error.name === "TimeoutError")
+      return new OrderlyError(Code.DEADLINE_EXCEEDED, error.message || "the call timed out", {}, undefined, {
+        cause: error,
+      });
     if (error instanceof Error && error.name === "AbortError")
-      return new OrderlyError(Code.CANCELLED, error.message || "the call was cancelled", {}, undefined, { cause: error });
+      return new OrderlyError(Code.CANCELLED, error.message || "the call was cancelled", {}, undefined, {
+        cause: error,
+      });
     const message = error instanceof Error ? error.message : String(error);
     return new OrderlyError(Code.UNKNOWN, message, {}, undefined, { cause: error });
   }
@@ -62,17 +70,22 @@ export class OrderlyError extends Error {
     const metadata = this.metadata.clone();
     const details: ErrorDetails = {
       ...this.details,
-      errorInfo: this.details.errorInfo ?? { reason: Code[this.code] ?? "UNKNOWN", domain: ERROR_DOMAIN, metadata: {} },
+      errorInfo: this.details.errorInfo ?? {
+        reason: nameOf(this.code) ?? "UNKNOWN",
+        domain: ERROR_DOMAIN,
+        metadata: {},
+      },
     };
     metadata.set(STATUS_DETAILS_KEY, encodeStatus(this.code, this.message, details));
     return { code: this.code, details: this.message, metadata };
   }
 }
 
+// The enum's reverse mapping is typed string, but a peer may send a code grpc-js does not know.
+function nameOf(code: number): string | undefined {
+  return (Code as unknown as Record<number, string | undefined>)[code];
+}
+
 function isServiceError(error: unknown): error is ServiceError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<ServiceError>).code === "number" &&
-    "metadata" in error
-  );
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number" && "metadata" in error;
 }

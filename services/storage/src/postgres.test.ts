@@ -1,8 +1,24 @@
 import { createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { DomainError } from "./domain/errors.js";
-import { createPgPool, mapPgError, migratePg, pgQuery, pgUnavailable, withTransaction, type Migration } from "./postgres.js";
-import { describePostgres, dropSchema, freshSchema, pgTestUrl, postgresAvailable, startOutageProxy, withHostPort } from "./testing-postgres.js";
+import { DomainError } from "@orderly/kit/domain";
+import {
+  createPgPool,
+  mapPgError,
+  migratePg,
+  pgQuery,
+  pgUnavailable,
+  withTransaction,
+  type Migration,
+} from "./postgres.js";
+import {
+  describePostgres,
+  dropSchema,
+  freshSchema,
+  pgTestUrl,
+  postgresAvailable,
+  startOutageProxy,
+  withHostPort,
+} from "./testing.js";
 
 const url = pgTestUrl();
 
@@ -27,8 +43,14 @@ describe("pgUnavailable", () => {
     ["SQLSTATE 57P02 crash shutdown", pgError("57P02")],
     ["SQLSTATE 57P03 cannot connect now", pgError("57P03")],
     ["SQLSTATE 53300 too many connections", pgError("53300")],
-    ["an AggregateError of refused addresses", new AggregateError([Object.assign(new Error("refused"), { code: "ECONNREFUSED" })], "connect failed")],
-    ["a wrapped refused connect", new Error("outer", { cause: Object.assign(new Error("inner"), { code: "ECONNREFUSED" }) })],
+    [
+      "an AggregateError of refused addresses",
+      new AggregateError([Object.assign(new Error("refused"), { code: "ECONNREFUSED" })], "connect failed"),
+    ],
+    [
+      "a wrapped refused connect",
+      new Error("outer", { cause: Object.assign(new Error("inner"), { code: "ECONNREFUSED" }) }),
+    ],
   ])("maps %s to STORE_UNAVAILABLE with a retry hint and the cause", (_, error) => {
     const mapped = pgUnavailable(error);
     expect(mapped).toBeInstanceOf(DomainError);
@@ -52,9 +74,12 @@ describe("pgUnavailable", () => {
 });
 
 describe("createPgPool", () => {
-  it.each(["", "Users", "users; DROP SCHEMA x", "1users", "a-b", "x".repeat(64)])("rejects the schema name %j", (schema) => {
-    expect(() => createPgPool({ url, schema })).toThrow(RangeError);
-  });
+  it.each(["", "Users", "users; DROP SCHEMA x", "1users", "a-b", "x".repeat(64)])(
+    "rejects the schema name %j",
+    (schema) => {
+      expect(() => createPgPool({ url, schema })).toThrow(RangeError);
+    },
+  );
 
   it("fails fast with STORE_UNAVAILABLE on a port nothing listens on", async () => {
     const pool = createPgPool({ url: "postgres://postgres@127.0.0.1:1/postgres", schema: "x" });
@@ -95,7 +120,11 @@ describePostgres("postgres plumbing", () => {
     for (const schema of schemas) await dropSchema(url, schema);
   });
 
-  const first: Migration = { version: 1, name: "create t", sql: "CREATE TABLE t (x integer NOT NULL); INSERT INTO t VALUES (1);" };
+  const first: Migration = {
+    version: 1,
+    name: "create t",
+    sql: "CREATE TABLE t (x integer NOT NULL); INSERT INTO t VALUES (1);",
+  };
   const second: Migration = { version: 2, name: "add y", sql: "ALTER TABLE t ADD COLUMN y text NOT NULL DEFAULT ''" };
 
   describe("createPgPool", () => {
@@ -104,7 +133,14 @@ describePostgres("postgres plumbing", () => {
       const withOptions = `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c application_name=orderly_kit_test")}`;
       const pool = createPgPool({ url: withOptions, schema, max: 3, statementTimeoutMs: 100 });
       try {
-        const settings = await Promise.all([1, 2, 3].map(() => pgQuery<{ search_path: string; app: string }>(pool, "SELECT current_setting('search_path') AS search_path, current_setting('application_name') AS app")));
+        const settings = await Promise.all(
+          [1, 2, 3].map(() =>
+            pgQuery<{ search_path: string; app: string }>(
+              pool,
+              "SELECT current_setting('search_path') AS search_path, current_setting('application_name') AS app",
+            ),
+          ),
+        );
         for (const [row] of settings) expect(row).toEqual({ search_path: schema, app: "orderly_kit_test" });
         await expect(pgQuery(pool, "SELECT pg_sleep(2)")).rejects.toMatchObject({ code: "57014" });
       } finally {
@@ -132,7 +168,11 @@ describePostgres("postgres plumbing", () => {
       const schema = schemaFor("kit_broken");
       const pool = createPgPool({ url, schema });
       try {
-        const broken: Migration = { version: 2, name: "broken", sql: "CREATE TABLE u (x integer); SELECT * FROM no_such_table;" };
+        const broken: Migration = {
+          version: 2,
+          name: "broken",
+          sql: "CREATE TABLE u (x integer); SELECT * FROM no_such_table;",
+        };
         await expect(migratePg(pool, schema, [first, broken])).rejects.toThrow(/no_such_table/);
         expect(await pgQuery(pool, "SELECT to_regclass('u') AS u")).toEqual([{ u: null }]);
         expect(await migratePg(pool, schema, [first, second])).toEqual([2]);
@@ -156,7 +196,10 @@ describePostgres("postgres plumbing", () => {
       try {
         const applied = await Promise.all(pools.map((pool) => migratePg(pool, schema, [first, second])));
         expect(applied.flat().sort()).toEqual([1, 2]);
-        expect(await pgQuery(pools[0]!, "SELECT version FROM schema_migrations ORDER BY version")).toEqual([{ version: 1 }, { version: 2 }]);
+        expect(await pgQuery(pools[0]!, "SELECT version FROM schema_migrations ORDER BY version")).toEqual([
+          { version: 1 },
+          { version: 2 },
+        ]);
         expect(await pgQuery(pools[0]!, "SELECT count(*)::int AS n FROM t")).toEqual([{ n: 1 }]);
       } finally {
         await Promise.all(pools.map((pool) => pool.end()));
@@ -190,7 +233,9 @@ describePostgres("postgres plumbing", () => {
           ),
         ).rejects.toThrow("deadline");
         await expect(withTransaction(pool, async () => 1, controller.signal)).rejects.toThrow("deadline");
-        await expect(withTransaction(pool, (client) => pgQuery(client, "SELECT * FROM no_such_table"))).rejects.toMatchObject({ code: "42P01" });
+        await expect(
+          withTransaction(pool, (client) => pgQuery(client, "SELECT * FROM no_such_table")),
+        ).rejects.toMatchObject({ code: "42P01" });
         // With max 1, a leaked client would make this wait for connectionTimeoutMs and fail.
         expect(await pgQuery(pool, "SELECT x FROM t ORDER BY x")).toEqual([{ x: 1 }, { x: 2 }]);
         expect(pool.totalCount).toBe(1);
@@ -246,7 +291,11 @@ describePostgres("postgres plumbing", () => {
     it("ignores connections that drop while idle in the pool", async () => {
       const proxy = await startOutageProxy();
       const idleErrors: Error[] = [];
-      const pool = createPgPool({ url: proxy.urlFor(url), schema: "public", onIdleError: (error) => idleErrors.push(error) });
+      const pool = createPgPool({
+        url: proxy.urlFor(url),
+        schema: "public",
+        onIdleError: (error) => idleErrors.push(error),
+      });
       try {
         await pgQuery(pool, "SELECT 1");
         await proxy.down();
