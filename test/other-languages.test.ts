@@ -11,12 +11,15 @@ import { afterAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const BUF = join("node_modules", ".bin", "buf");
 const DEBIAN_GO_PATH = "/usr/share/gocode";
-const DEBIAN_JARS = ["protobuf", "grpc-api", "grpc-stub", "grpc-protobuf", "guava", "geronimo-annotation-1.3-spec"].map((jar) => `/usr/share/java/${jar}.jar`);
+const DEBIAN_JARS = ["protobuf", "grpc-api", "grpc-stub", "grpc-protobuf", "guava", "geronimo-annotation-1.3-spec"].map(
+  (jar) => `/usr/share/java/${jar}.jar`,
+);
 const INSTALL_HINT =
   "apt-get install -y golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev protobuf-compiler-grpc-java-plugin libprotobuf-java libgrpc-java (.ci/run installs them)";
 
 /** The first lines of the README blocks this file runs. */
-const GO_BLOCK = "# buf.gen.go.yaml: Go with local plugins (Debian: protoc-gen-go, protoc-gen-go-grpc; or go install them)";
+const GO_BLOCK =
+  "# buf.gen.go.yaml: Go with local plugins (Debian: protoc-gen-go, protoc-gen-go-grpc; or go install them)";
 const JAVA_BLOCK = "# buf.gen.java.yaml: Java with protoc's built-in java generator and the gRPC Java plugin";
 
 const work = mkdtempSync(join(tmpdir(), "orderly-other-languages-"));
@@ -57,7 +60,9 @@ async function compile(command: string, args: string[], env: Record<string, stri
   } catch (error) {
     const { stderr, stdout, code } = error as { stderr?: string; stdout?: string; code?: string | number };
     const missing = code === "ENOENT" ? `${command} is not installed. ` : "";
-    throw new Error(`${command} ${args.slice(0, 3).join(" ")} ... failed:\n${stdout ?? ""}${stderr ?? ""}\n${missing}${INSTALL_HINT}`);
+    throw new Error(
+      `${command} ${args.slice(0, 3).join(" ")} ... failed:\n${stdout ?? ""}${stderr ?? ""}\n${missing}${INSTALL_HINT}`,
+    );
   }
 }
 
@@ -80,7 +85,9 @@ describe("other languages from the README's buf.gen.yaml examples", () => {
         "user/v1/user_service_grpc.pb.go",
       ].map((file) => `gen/go/orderly/${file}`),
     );
-    expect(readFileSync(join(module, "gen/go/orderly/user/v1/user_service_grpc.pb.go"), "utf8")).toContain("func NewUserServiceClient(");
+    expect(readFileSync(join(module, "gen/go/orderly/user/v1/user_service_grpc.pb.go"), "utf8")).toContain(
+      "func NewUserServiceClient(",
+    );
     // GOPATH mode: Debian's Go libraries live in /usr/share/gocode and no module proxy is needed (or reachable).
     await compile("go", ["build", "example.com/yourteam/orderly/gen/go/..."], {
       GO111MODULE: "off",
@@ -93,7 +100,10 @@ describe("other languages from the README's buf.gen.yaml examples", () => {
     const out = join(work, "java");
     const generated = await generate(JAVA_BLOCK, out);
     const stubs = generated.filter((file) => file.endsWith("Grpc.java")).sort();
-    expect(stubs).toEqual(["gen/java/com/example/orderly/order/v1/OrderServiceGrpc.java", "gen/java/com/example/orderly/user/v1/UserServiceGrpc.java"]);
+    expect(stubs).toEqual([
+      "gen/java/com/example/orderly/order/v1/OrderServiceGrpc.java",
+      "gen/java/com/example/orderly/user/v1/UserServiceGrpc.java",
+    ]);
     const sources = generated.filter((file) => file.endsWith(".java")).map((file) => join(out, file));
     // A one-shot compile: the JVM's quick tier and no annotation processing halve javac's time here (about 10 s -> 5 s).
     const quickJvm = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-proc:none"];

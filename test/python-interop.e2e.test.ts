@@ -55,7 +55,10 @@ async function unusedPort(): Promise<number> {
 
 function runPythonSuite(env: Record<string, string>, resultsFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [RUNNER, "--json", resultsFile], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(PYTHON, [RUNNER, "--json", resultsFile], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.on("data", (chunk: Buffer) => (suiteOutput += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (suiteOutput += chunk.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
@@ -72,18 +75,33 @@ beforeAll(async () => {
   dist = mkdtempSync(join("dist", "python-e2e-"));
   await Promise.all(["users", "orders"].map((s) => bundle(`services/${s}/src/main.ts`, join(dist!, `${s}.mjs`))));
   const auth = await testAuthEnv();
-  const users = await startServiceProcess(join(dist, "users.mjs"), { ...auth, USERS_ADDRESS: "127.0.0.1:0", DATA_DIR: dataDirs[0]! });
+  const users = await startServiceProcess(join(dist, "users.mjs"), {
+    ...auth,
+    USERS_ADDRESS: "127.0.0.1:0",
+    DATA_DIR: dataDirs[0]!,
+  });
   services.push(users);
   const ordersEnv = { ...auth, ORDERS_ADDRESS: "127.0.0.1:0" };
   const [orders, orphan] = await Promise.all([
-    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: users.address, DATA_DIR: dataDirs[1]! }),
-    startServiceProcess(join(dist, "orders.mjs"), { ...ordersEnv, USERS_TARGET: `127.0.0.1:${await unusedPort()}`, DATA_DIR: dataDirs[2]! }),
+    startServiceProcess(join(dist, "orders.mjs"), {
+      ...ordersEnv,
+      USERS_TARGET: users.address,
+      DATA_DIR: dataDirs[1]!,
+    }),
+    startServiceProcess(join(dist, "orders.mjs"), {
+      ...ordersEnv,
+      USERS_TARGET: `127.0.0.1:${await unusedPort()}`,
+      DATA_DIR: dataDirs[2]!,
+    }),
   ]);
   services.push(orders, orphan);
 
   const adminToken = await testToken("adm_python", ["admin"]);
   const admin = createUserClient({ address: users.address, token: adminToken });
-  const [alice, bob] = await Promise.all([admin.create({ email: "alice.python@example.com" }), admin.create({ email: "bob.python@example.com" })]);
+  const [alice, bob] = await Promise.all([
+    admin.create({ email: "alice.python@example.com" }),
+    admin.create({ email: "bob.python@example.com" }),
+  ]);
   admin.close();
 
   const resultsFile = join(mkdtempSync(join(tmpdir(), "orderly-python-")), "results.json");
