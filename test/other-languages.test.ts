@@ -42,7 +42,9 @@ async function generate(firstLine: string, base: string): Promise<string[]> {
   const template = join(work, firstLine.split(" ")[1]!.replace(/:$/, ""));
   writeFileSync(template, readmeBlock(firstLine));
   await run(BUF, ["generate", "--template", template, "-o", base]).catch((error: unknown) =>
-    Promise.reject(new Error(`buf generate --template ${template} failed: ${String(error)}\n${INSTALL_HINT}`)),
+    Promise.reject(
+      new Error(`buf generate --template ${template} failed: ${String(error)}\n${INSTALL_HINT}`, { cause: error }),
+    ),
   );
   return files(base).map((file) => file.slice(base.length + 1));
 }
@@ -62,6 +64,7 @@ async function compile(command: string, args: string[], env: Record<string, stri
     const missing = code === "ENOENT" ? `${command} is not installed. ` : "";
     throw new Error(
       `${command} ${args.slice(0, 3).join(" ")} ... failed:\n${stdout ?? ""}${stderr ?? ""}\n${missing}${INSTALL_HINT}`,
+      { cause: error },
     );
   }
 }
@@ -105,7 +108,8 @@ describe("other languages from the README's buf.gen.yaml examples", () => {
       "gen/java/com/example/orderly/user/v1/UserServiceGrpc.java",
     ]);
     const sources = generated.filter((file) => file.endsWith(".java")).map((file) => join(out, file));
-    // A one-shot compile: the JVM's quick tier and no annotation processing halve javac's time here (about 10 s -> 5 s).
+    // A one-shot compile: the JVM's quick tier and no annotation processing halve javac's time here
+    // (about 10 s -> 5 s).
     const quickJvm = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-proc:none"];
     await compile("javac", [...quickJvm, "-d", join(work, "classes"), "-cp", DEBIAN_JARS.join(":"), ...sources]);
     expect(statSync(join(work, "classes/com/example/orderly/order/v1/OrderServiceGrpc.class")).isFile()).toBe(true);

@@ -1,8 +1,8 @@
 // Every method of both services driven from Python, as a Python team calls them: the generated package in
 // clients/python (grpcio's C core, no code shared with grpc-js) against UserService and OrderService running as
 // processes from the bundles `npm start` runs. A third process, an OrderService whose UserService is gone, answers
-// UNAVAILABLE with RetryInfo. The Python suite (clients/python/tests, unittest) runs once; each of its cases is one test
-// here, named after it and failing with its traceback.
+// UNAVAILABLE with RetryInfo. The Python suite (clients/python/tests, unittest) runs once; each of its cases is one
+// test here, named after it and failing with its traceback.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -40,6 +40,7 @@ function listPythonCases(): string[] {
     throw new Error(
       `cannot list the Python suite (${RUNNER}); it needs Debian's python3-grpcio and python3-protobuf ` +
         `(apt-get install -y python3-grpcio python3-protobuf): ${String(error)}`,
+      { cause: error },
     );
   }
 }
