@@ -5,7 +5,17 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["proto/gen/**", "dist/**", "bench/results/**", ".vitest/**", "data/**", "test/.readme-run-*/**"] },
+  {
+    ignores: [
+      "proto/gen/**",
+      "dist/**",
+      "bench/results/**",
+      "soak/results/**",
+      ".vitest/**",
+      "data/**",
+      "test/.readme-run-*/**",
+    ],
+  },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

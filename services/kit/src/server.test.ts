@@ -4,7 +4,6 @@ import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, OrderlyError } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
-import type { User } from "@orderly/proto/orderly/user/v1/user";
 import {
   StreamUsersResponse,
   UserServiceClient,
@@ -12,7 +11,14 @@ import {
 } from "@orderly/proto/orderly/user/v1/user_service";
 import { Encoded } from "./service.js";
 import { DomainError } from "./domain/errors.js";
-import { failureOf as failure, startTestServer, testToken, type TestServer } from "./testing.js";
+import {
+  bareUserClient,
+  failureOf as failure,
+  startTestServer,
+  testToken,
+  type BareUserClient,
+  type TestServer,
+} from "./testing.js";
 
 const user = (id: string) => ({
   id,
@@ -39,43 +45,9 @@ async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void>
 const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let server: TestServer;
-let admin: BareClient;
+let admin: BareUserClient;
 
-/**
- * The generated grpc-js client behind a few promise methods: the kit is tested with nothing of @orderly/clients (which
- * the kit must not depend on), and a failure is read with the same OrderlyError.from a real client uses.
- */
-function connect(token?: string) {
-  const raw = new UserServiceClient(server.address, credentials.createInsecure());
-  const metadataOf = (requestId?: string): Metadata => {
-    const metadata = new Metadata();
-    if (token) metadata.set("authorization", `Bearer ${token}`);
-    if (requestId) metadata.set("x-request-id", requestId);
-    return metadata;
-  };
-  return {
-    get(id: string, options: { deadlineMs?: number; signal?: AbortSignal; requestId?: string } = {}): Promise<User> {
-      const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
-      return new Promise((resolve, reject) => {
-        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) =>
-          error ? reject(OrderlyError.from(error)) : resolve(response.user!),
-        );
-        options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
-      });
-    },
-    async *stream(filter: { emailContains?: string } = {}): AsyncGenerator<User> {
-      const call = raw.streamUsers({ filter: { emailContains: filter.emailContains ?? "" } }, metadataOf());
-      try {
-        for await (const message of call) yield (message as StreamUsersResponse).user!;
-      } finally {
-        call.cancel();
-      }
-    },
-    close: () => raw.close(),
-  };
-}
-
-type BareClient = ReturnType<typeof connect>;
+const connect = (token?: string): BareUserClient => bareUserClient(server.address, token);
 
 beforeAll(async () => {
   server = await startTestServer(

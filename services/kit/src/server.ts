@@ -1,5 +1,6 @@
 // An Orderly server: grpc-js plus the kit's interceptor chain, health (grpc.health.v1), reflection (v1 and v1alpha,
-// from the buf-built descriptor set) and graceful shutdown.
+// from the buf-built descriptor set) and graceful shutdown (the order of its steps: shutdown.ts).
+import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
@@ -9,6 +10,7 @@ import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
+import { OpenStreams } from "./shutdown.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
 import type { TokenVerifier } from "./token.js";
 
@@ -24,18 +26,29 @@ export interface OrderlyServerOptions {
  * The interceptor chain, outermost first. This is the one place its order is written down:
  *   1. logging  - sees every call first and last, so it logs the final status and the whole duration;
  *   2. errors   - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
- *   3. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   4. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
+ *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
+ *                 as createOrderlyServer always does);
+ *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
+ *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines">,
+  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines"> & { streams?: OpenStreams },
 ): Interceptor[] {
   return [
     loggingInterceptor(options.logger),
     errorInterceptor,
+    ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier)),
   ];
+}
+
+/** How a server stops. */
+export interface ShutdownOptions {
+  /** How long it keeps serving after health turns NOT_SERVING, so load balancers notice (default 0). */
+  drainMs?: number;
+  /** The whole stop's budget, drain included: calls still running when it ends are cut (default 10 s). */
+  graceMs?: number;
 }
 
 /** A running-to-be Orderly server. */
@@ -48,14 +61,18 @@ export interface OrderlyServer {
   addService<S extends GeneratedService>(definition: S, handlers: ServiceHandlers<S>): void;
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   listen(address: string): Promise<number>;
-  /** Stops accepting calls, marks health NOT_SERVING, lets calls in flight finish for graceMs, then cuts them. */
-  shutdown(graceMs?: number): Promise<void>;
+  /**
+   * Health NOT_SERVING; after drainMs stops accepting (GOAWAY) and ends open streams with UNAVAILABLE
+   * SERVER_SHUTTING_DOWN; lets unary calls in flight finish; cuts what still runs when graceMs (from now) ends.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
 }
 
 /** Creates an Orderly server; add services, then listen. */
 export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServer {
   const grpc = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, ...options.grpc });
-  const interceptors = orderlyInterceptors(options);
+  const streams = new OpenStreams();
+  const interceptors = orderlyInterceptors({ ...options, streams });
   const services: string[] = [];
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   return {
@@ -80,18 +97,26 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
       for (const name of ["", ...services]) health.setStatus(name, "SERVING");
       return port;
     },
-    async shutdown(graceMs = 10_000) {
+    async shutdown({ drainMs = 0, graceMs = 10_000 } = {}) {
+      const deadline = performance.now() + graceMs;
       for (const name of ["", ...services]) health.setStatus(name, "NOT_SERVING");
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          grpc.forceShutdown();
-          resolve();
-        }, graceMs);
-        grpc.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      options.logger.info({ drainMs, graceMs }, "health NOT_SERVING; draining");
+      await sleep(Math.min(drainMs, graceMs));
+      const closed = new Promise<"closed">((resolve) => grpc.tryShutdown(() => resolve("closed")));
+      // After tryShutdown, so each connection's GOAWAY goes out before the streams' status: a client that resumes
+      // at once cannot be routed back here.
+      const ended = streams.endAll();
+      options.logger.info({ streamsEnded: ended }, "listener closed; open streams ended");
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<"cut">(
+        (resolve) => (timer = setTimeout(() => resolve("cut"), Math.max(0, deadline - performance.now()))),
+      );
+      const outcome = await Promise.race([closed, graceOver]);
+      clearTimeout(timer);
+      if (outcome === "cut") {
+        options.logger.warn({ graceMs }, "calls still running when the grace period ended; cutting them");
+        grpc.forceShutdown();
+      }
     },
   };
 }

@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
+import { shutdownBudget } from "./shutdown.js";
 import { authConfigFromEnv, createTokenVerifier } from "./token-verifier.js";
 import type { Logger } from "pino";
 
@@ -19,6 +20,7 @@ export interface ServiceProcess {
 export async function runServiceProcess(process_: ServiceProcess): Promise<void> {
   const logger = createLogger(process_.name);
   try {
+    const { graceMs, drainMs, closeReserveMs } = shutdownBudget(process.env);
     const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigFromEnv()) });
     const close = await process_.register(server, logger);
     const port = await server.listen(process_.address);
@@ -28,7 +30,12 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down");
-      await server.shutdown(Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000));
+      // The promise to an orchestrator: the process is gone within the grace period, even if closing hangs.
+      setTimeout(() => {
+        logger.error({ graceMs }, "not stopped within the grace period; exiting");
+        process.exit(1);
+      }, graceMs).unref();
+      await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
       logger.info("stopped");
       process.exit(0);

@@ -1,7 +1,11 @@
 // Helpers for tests that run a real Orderly server on 127.0.0.1:0 with the real interceptor chain: a verifier with a
-// test secret, tokens for any subject and roles, and the server's log lines captured for assertions.
+// test secret, tokens for any subject and roles, the server's log lines captured for assertions, and a bare UserService
+// client to call it with.
 import { Writable } from "node:stream";
+import { credentials, Metadata } from "@grpc/grpc-js";
 import { OrderlyError } from "@orderly/common";
+import type { User } from "@orderly/proto/orderly/user/v1/user";
+import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
 import { SignJWT } from "jose";
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
@@ -63,7 +67,7 @@ export async function startTestServer(
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
-  return { server, address: `127.0.0.1:${port}`, logs, close: () => server.shutdown(1000) };
+  return { server, address: `127.0.0.1:${port}`, logs, close: () => server.shutdown({ graceMs: 1000 }) };
 }
 
 /** The OrderlyError a call fails with; fails the test if the call succeeds. */
@@ -75,3 +79,47 @@ export async function failureOf(promise: Promise<unknown>): Promise<OrderlyError
   }
   throw new Error("expected the call to fail, it succeeded");
 }
+
+/**
+ * The generated grpc-js UserService client behind a few promise methods: the kit is tested with nothing of
+ * @orderly/clients (which the kit must not depend on), and a failure is read with the same OrderlyError.from a real
+ * client uses.
+ */
+export function bareUserClient(address: string, token?: string) {
+  const raw = new UserServiceClient(address, credentials.createInsecure());
+  const metadataOf = (requestId?: string): Metadata => {
+    const metadata = new Metadata();
+    if (token) metadata.set("authorization", `Bearer ${token}`);
+    if (requestId) metadata.set("x-request-id", requestId);
+    return metadata;
+  };
+  return {
+    get(id: string, options: { deadlineMs?: number; signal?: AbortSignal; requestId?: string } = {}): Promise<User> {
+      const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+      return new Promise((resolve, reject) => {
+        const call = raw.getUser({ id }, metadataOf(options.requestId), deadline, (error, response) => {
+          if (error) reject(OrderlyError.from(error));
+          else if (response.user) resolve(response.user);
+          else reject(new Error("GetUser answered without a user"));
+        });
+        options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      });
+    },
+    async *stream(filter: { emailContains?: string } = {}): AsyncGenerator<User> {
+      const call = raw.streamUsers({ filter: { emailContains: filter.emailContains ?? "" } }, metadataOf());
+      try {
+        for await (const message of call) {
+          const { user } = message as StreamUsersResponse;
+          if (!user) throw new Error("StreamUsers sent a message without a user");
+          yield user;
+        }
+      } finally {
+        call.cancel();
+      }
+    },
+    close: () => raw.close(),
+  };
+}
+
+/** What bareUserClient returns. */
+export type BareUserClient = ReturnType<typeof bareUserClient>;
