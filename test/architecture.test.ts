@@ -144,6 +144,19 @@ describe("layers", () => {
     expect(offenders(sources("services/kit/src/domain", false), (s) => !s.startsWith("./"))).toEqual([]);
   });
 
+  it("no service or client source reads process.env but the kit's config.ts (every setting is in its schema)", () => {
+    const files = [
+      "common/src",
+      "clients/src",
+      ...workspaces.filter((w) => w.dir.startsWith("services/")).map((w) => w.dir),
+    ]
+      .flatMap((dir) => sources(dir, false))
+      // Test support (storage's testing.ts reads the test database's URL) is no service setting.
+      .filter((file) => !file.endsWith("testing.ts") && file !== join("services", "kit", "src", "config.ts"));
+    expect(files.length).toBeGreaterThan(20);
+    expect(files.filter((file) => /process\.env|process\[["']env["']\]/.test(readFileSync(file, "utf8")))).toEqual([]);
+  });
+
   it("no source cites a document outside the repo (the product rules are docs/product.md)", () => {
     const files = ["common", "clients", "services", "test"].flatMap((dir) => sources(dir));
     const citing = files.filter((file) => /DOMAIN\.md|shared\//.test(readFileSync(file, "utf8")));

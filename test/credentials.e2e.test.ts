@@ -199,7 +199,7 @@ describe("the service bundles", () => {
       ORDERS_ADDRESS: "127.0.0.1:0",
       DATA_DIR: tempDataDir(),
     });
-    await expect(started).rejects.toThrow(/exited with 1 before listening.*SERVICE_TOKEN_FILE is not set/s);
+    await expect(started).rejects.toThrow(/exited with 1 before listening.*SERVICE_TOKEN_FILE: is not set/s);
   });
 });
 

@@ -15,7 +15,7 @@ const DEBIAN_JARS = ["protobuf", "grpc-api", "grpc-stub", "grpc-protobuf", "guav
   (jar) => `/usr/share/java/${jar}.jar`,
 );
 const INSTALL_HINT =
-  "apt-get install -y golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev protobuf-compiler-grpc-java-plugin libprotobuf-java libgrpc-java (.ci/run installs them)";
+  "apt-get install -y golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev golang-google-protobuf-dev protobuf-compiler-grpc-java-plugin libprotobuf-java libgrpc-java (.ci/run installs them)";
 
 /** The first lines of the README blocks this file runs. */
 const GO_BLOCK =

@@ -4,9 +4,11 @@ import { promisify } from "node:util";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { devTokenFromArgs, mintDevToken } from "./dev-token.js";
-import { authConfigFromEnv, createTokenVerifier, DEV_JWT_SECRET } from "./token-verifier.js";
+import { loadConfig, type Env } from "./config.js";
+import { authConfigOf, createTokenVerifier, DEV_JWT_SECRET } from "./token-verifier.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
+const authConfigFromEnv = (env: Env) => authConfigOf(loadConfig("common", env));
 const devVerifier = createTokenVerifier(authConfigFromEnv({}));
 
 describe("mintDevToken", () => {

@@ -8,11 +8,28 @@ export type { Logger } from "pino";
 
 const SERVER_FAULTS = new Set<number>([Code.INTERNAL, Code.UNKNOWN, Code.DATA_LOSS]);
 
-/** A pino logger for a service; LOG_LEVEL sets the level (default info), and authorization headers are redacted. */
+/** How a service writes its log: one JSON object a line, or pino-pretty's lines for a person at a terminal. */
+export type LogFormat = "json" | "pretty";
+
+/** LOG_FORMAT "auto" is pretty only in development on a terminal; a pipe, a file or a collector gets JSON. */
+export function logFormatOf(setting: LogFormat | "auto", nodeEnv: string, stdoutIsTTY: boolean): LogFormat {
+  if (setting !== "auto") return setting;
+  return nodeEnv === "development" && stdoutIsTTY ? "pretty" : "json";
+}
+
+/** Where a service's log goes: stdout as JSON (undefined: pino's default), or through pino-pretty. */
+export async function logDestination(format: LogFormat): Promise<pino.DestinationStream | undefined> {
+  if (format === "json") return undefined;
+  // Loaded only when used: production never pays for the prettifier. sync, so lines before process.exit are kept.
+  const { default: pretty } = await import("pino-pretty");
+  return pretty({ sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
+}
+
+/** A pino logger for a service (level from options, default info); authorization headers are redacted. */
 export function createLogger(name: string, options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
   const base: LoggerOptions = {
     name,
-    level: process.env.LOG_LEVEL ?? "info",
+    level: "info",
     redact: { paths: ["authorization", "*.authorization", "headers.authorization"], censor: "[redacted]" },
     ...options,
   };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./domain/errors.js";
-import { createPageTokens, DEV_PAGE_TOKEN_SECRET, pageSizeOf, pageTokenSecretFromEnv } from "./paging.js";
+import { loadConfig, type Env } from "./config.js";
+import { createPageTokens, DEV_PAGE_TOKEN_SECRET, pageSizeOf, pageTokenSecretOf } from "./paging.js";
 
 function reasonOf(fn: () => unknown): string {
   try {
@@ -63,6 +64,7 @@ describe("page tokens", () => {
 });
 
 describe("the page token secret", () => {
+  const pageTokenSecretFromEnv = (env: Env) => pageTokenSecretOf(loadConfig("common", env));
   it("falls back to the development secret outside production only", () => {
     expect(pageTokenSecretFromEnv({})).toBe(DEV_PAGE_TOKEN_SECRET);
     expect(pageTokenSecretFromEnv({ PAGE_TOKEN_SECRET: "short-is-fine-in-development" })).toBe(
@@ -76,6 +78,8 @@ describe("the page token secret", () => {
       /32 bytes/,
     );
     const strong = "x".repeat(32);
-    expect(pageTokenSecretFromEnv({ NODE_ENV: "production", PAGE_TOKEN_SECRET: strong })).toBe(strong);
+    expect(
+      pageTokenSecretFromEnv({ NODE_ENV: "production", JWT_SECRET: "j".repeat(32), PAGE_TOKEN_SECRET: strong }),
+    ).toBe(strong);
   });
 });

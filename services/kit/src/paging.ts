@@ -2,6 +2,7 @@
 // remember the filter they were made for. A token is base64url(JSON) + "." + HMAC-SHA256; replicas must share the
 // secret (PAGE_TOKEN_SECRET) so a token made by one is accepted by another.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Config } from "./config.js";
 import { invalidArgument } from "./domain/errors.js";
 
 /** Page size when the request gives none. */
@@ -12,23 +13,9 @@ export const MAX_PAGE_SIZE = 100;
 /** The development secret, used when PAGE_TOKEN_SECRET is unset; never accepted when NODE_ENV=production. */
 export const DEV_PAGE_TOKEN_SECRET = "orderly-dev-page-token-secret";
 
-// As for JWT_SECRET: an HMAC-SHA256 key shorter than the hash can be brute-forced offline, and forged page tokens
-// would let a caller choose cursors.
-const MIN_PRODUCTION_SECRET_BYTES = 32;
-
-/** PAGE_TOKEN_SECRET, or the development secret outside production; throws in production when it is unset or weak. */
-export function pageTokenSecretFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const secret = env.PAGE_TOKEN_SECRET?.trim() || undefined;
-  if (env.NODE_ENV !== "production") return secret ?? DEV_PAGE_TOKEN_SECRET;
-  if (secret === undefined || secret === DEV_PAGE_TOKEN_SECRET) {
-    throw new Error(
-      "NODE_ENV=production but PAGE_TOKEN_SECRET is not set (the development secret is refused in production)",
-    );
-  }
-  if (Buffer.byteLength(secret) < MIN_PRODUCTION_SECRET_BYTES) {
-    throw new Error(`PAGE_TOKEN_SECRET must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes in production`);
-  }
-  return secret;
+/** PAGE_TOKEN_SECRET, or the development secret (loadConfig refuses that, or a weak secret, in production). */
+export function pageTokenSecretOf(config: Pick<Config, "PAGE_TOKEN_SECRET">): string {
+  return config.PAGE_TOKEN_SECRET ?? DEV_PAGE_TOKEN_SECRET;
 }
 
 /** The effective page size of a request: 0 means the default, above the maximum is the maximum, negative is invalid. */
@@ -49,7 +36,7 @@ export interface PageTokens {
 }
 
 /** Page tokens signed with secret. */
-export function createPageTokens(secret: string = pageTokenSecretFromEnv()): PageTokens {
+export function createPageTokens(secret: string): PageTokens {
   const sign = (payload: string) => createHmac("sha256", secret).update(payload).digest();
   const filterKey = (filter: unknown) =>
     createHmac("sha256", secret)

@@ -1,9 +1,10 @@
 // The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
-import { createLogger } from "./logging.js";
+import type { Config } from "./config.js";
+import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
-import { authConfigFromEnv, createTokenVerifier } from "./token-verifier.js";
+import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
 import type { Logger } from "pino";
 
 /** What a service process plugs into the shared start-up. */
@@ -12,19 +13,21 @@ export interface ServiceProcess {
   name: string;
   /** host:port to listen on. */
   address: string;
+  /** The settings (loadConfigOrExit): log level, tokens, shutdown budget. */
+  config: Config;
   /** Adds the service's handlers; returns what to close after the server stopped. */
   register(server: OrderlyServer, logger: Logger): Promise<() => Promise<void>>;
 }
 
 /** Starts a service and stops it gracefully on SIGTERM/SIGINT; logs {msg:"listening", port} once bound. */
 export async function runServiceProcess(process_: ServiceProcess): Promise<void> {
-  const logger = createLogger(process_.name);
+  const { config } = process_;
+  const format = logFormatOf(config.LOG_FORMAT, config.NODE_ENV, process.stdout.isTTY);
+  const logger = createLogger(process_.name, { level: config.LOG_LEVEL }, await logDestination(format));
   try {
-    const { graceMs, drainMs, closeReserveMs } = shutdownBudget(process.env);
-    const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigFromEnv()) });
+    const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
+    const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigOf(config)) });
     const close = await process_.register(server, logger);
-    const port = await server.listen(process_.address);
-    logger.info({ port, address: process_.address }, "listening");
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -40,8 +43,11 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       logger.info("stopped");
       process.exit(0);
     };
+    // Before "listening" is logged: whoever waits for that line may signal at once.
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));
+    const port = await server.listen(process_.address);
+    logger.info({ port, address: process_.address }, "listening");
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
     process.exit(1);

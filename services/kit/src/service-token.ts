@@ -3,19 +3,7 @@
 // shared between callers. The token is issued to the service by the identity provider and handed over in the file
 // SERVICE_TOKEN_FILE names; the client's tokenFromFile reads it (again when it changes, so rotation needs no restart).
 // A service never mints a token itself: whoever holds the signing key could mint an admin one. In development,
-// `npm start` writes the file.
+// `npm start` writes the file; without it OrderService refuses to start (config.ts requires SERVICE_TOKEN_FILE).
 
 /** The role service identities carry. */
 export const SERVICE_ROLE = "service";
-
-/** The path in SERVICE_TOKEN_FILE; throws, naming the variable, when it is not set, so the service refuses to start. */
-export function serviceTokenFile(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const file = env.SERVICE_TOKEN_FILE?.trim();
-  if (!file) {
-    throw new Error(
-      'SERVICE_TOKEN_FILE is not set: this service needs a token of its own (role "service") to call other services; ' +
-        "`npm start` provides a development one",
-    );
-  }
-  return file;
-}

@@ -10,6 +10,7 @@ import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service"
 import type { CallContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose } from "./interceptor.js";
+import { ConfigError, loadConfig } from "./config.js";
 import { OpenStreams, SERVER_SHUTTING_DOWN, shutdownBudget } from "./shutdown.js";
 import { bareUserClient, failureOf, startTestServer, testToken } from "./testing.js";
 
@@ -145,13 +146,18 @@ describe("OpenStreams", () => {
 
 describe("shutdownBudget", () => {
   it("reads SHUTDOWN_GRACE_MS and SHUTDOWN_DRAIN_MS, keeps the grace's last fifth (at most 1 s) for closing stores", () => {
-    expect(shutdownBudget({})).toEqual({ graceMs: 10_000, drainMs: 1_000, closeReserveMs: 1_000 });
-    expect(shutdownBudget({ SHUTDOWN_GRACE_MS: "2000", SHUTDOWN_DRAIN_MS: "0" })).toEqual({
+    expect(shutdownBudget(loadConfig("common", {}))).toEqual({
+      graceMs: 10_000,
+      drainMs: 1_000,
+      closeReserveMs: 1_000,
+    });
+    expect(shutdownBudget(loadConfig("common", { SHUTDOWN_GRACE_MS: "2000", SHUTDOWN_DRAIN_MS: "0" }))).toEqual({
       graceMs: 2_000,
       drainMs: 0,
       closeReserveMs: 400,
     });
-    expect(() => shutdownBudget({ SHUTDOWN_GRACE_MS: "soon" })).toThrow(RangeError);
-    expect(() => shutdownBudget({ SHUTDOWN_DRAIN_MS: "-1" })).toThrow(RangeError);
+    expect(() => loadConfig("common", { SHUTDOWN_GRACE_MS: "soon" })).toThrow(ConfigError);
+    expect(() => loadConfig("common", { SHUTDOWN_GRACE_MS: "0" })).toThrow(/SHUTDOWN_GRACE_MS/);
+    expect(() => loadConfig("common", { SHUTDOWN_DRAIN_MS: "-1" })).toThrow(/SHUTDOWN_DRAIN_MS/);
   });
 });

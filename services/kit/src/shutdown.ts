@@ -4,6 +4,7 @@
 // the open server streams with UNAVAILABLE / SERVER_SHUTTING_DOWN (RetryInfo), which clients resume elsewhere,
 // instead of letting them hold the process until the grace timer cuts them as CANCELLED; wait for unary calls in
 // flight; cut what is left when the grace period ends. Here: OpenStreams (the streams to end) and the time budget.
+import type { Config } from "./config.js";
 import { DomainError } from "./domain/errors.js";
 import type { CallContext } from "./context.js";
 import type { Interceptor } from "./interceptor.js";
@@ -61,14 +62,11 @@ export class OpenStreams {
  * last fifth (at most 1 s), kept for closing the stores. SHUTDOWN_DRAIN_MS (default 1 s) is how long the server
  * keeps serving after health turns NOT_SERVING.
  */
-export function shutdownBudget(env: Record<string, string | undefined>): {
+export function shutdownBudget(config: Pick<Config, "SHUTDOWN_GRACE_MS" | "SHUTDOWN_DRAIN_MS">): {
   graceMs: number;
   drainMs: number;
   closeReserveMs: number;
 } {
-  const graceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
-  const drainMs = Number(env.SHUTDOWN_DRAIN_MS ?? 1_000);
-  if (!(graceMs > 0) || !(drainMs >= 0))
-    throw new RangeError("SHUTDOWN_GRACE_MS must be > 0 and SHUTDOWN_DRAIN_MS >= 0 (milliseconds)");
-  return { graceMs, drainMs, closeReserveMs: Math.min(1_000, graceMs / 5) };
+  const graceMs = config.SHUTDOWN_GRACE_MS;
+  return { graceMs, drainMs: config.SHUTDOWN_DRAIN_MS, closeReserveMs: Math.min(1_000, graceMs / 5) };
 }

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { DomainError } from "./domain/errors.js";
-import { authConfigFromEnv, createTokenVerifier, DEV_JWT_SECRET, type AuthConfig } from "./token-verifier.js";
+import { loadConfig, type Env } from "./config.js";
+import { authConfigOf, createTokenVerifier, DEV_JWT_SECRET, type AuthConfig } from "./token-verifier.js";
 
 const SECRET = "a-test-secret-that-is-long-enough-for-hs256";
 const base = { issuer: "orderly-test", audience: "orderly" } as const;
@@ -269,7 +270,9 @@ describe("createTokenVerifier with a JWKS file", () => {
   });
 });
 
-describe("authConfigFromEnv", () => {
+describe("authConfigOf (the JWT_* settings)", () => {
+  const authConfigFromEnv = (env: Env) => authConfigOf(loadConfig("common", env));
+  const production = { NODE_ENV: "production", PAGE_TOKEN_SECRET: "p".repeat(32) };
   const dir = mkdtempSync(join(tmpdir(), "orderly-env-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -323,13 +326,13 @@ describe("authConfigFromEnv", () => {
   });
 
   it("refuses to fall back to the development secret in production", () => {
-    expect(() => authConfigFromEnv({ NODE_ENV: "production" })).toThrow(/production.*JWT_SECRET/);
-    expect(() => authConfigFromEnv({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET })).toThrow(/production/);
-    expect(authConfigFromEnv({ NODE_ENV: "production", JWT_SECRET: SECRET }).key).toEqual({
+    expect(() => authConfigFromEnv(production)).toThrow(/production.*JWT_SECRET/);
+    expect(() => authConfigFromEnv({ ...production, JWT_SECRET: DEV_JWT_SECRET })).toThrow(/production/);
+    expect(authConfigFromEnv({ ...production, JWT_SECRET: SECRET }).key).toEqual({
       kind: "secret",
       secret: SECRET,
     });
-    expect(authConfigFromEnv({ NODE_ENV: "production", JWT_JWKS_FILE: "/keys/jwks.json" }).key.kind).toBe("jwksFile");
+    expect(authConfigFromEnv({ ...production, JWT_JWKS_FILE: "/keys/jwks.json" }).key.kind).toBe("jwksFile");
   });
 
   it("rejects a nonsensical clock skew", () => {

@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { DomainError } from "./domain/errors.js";
+import type { Config } from "./config.js";
 import type { TokenVerifier, VerifiedToken } from "./token.js";
 import { cacheVerifiedTokens, DEFAULT_TOKEN_CACHE_SIZE } from "./token-cache.js";
 
@@ -35,8 +36,6 @@ export interface AuthConfig {
   readonly cacheSize?: number;
 }
 
-const DEFAULT_ISSUER = "orderly-dev";
-const DEFAULT_AUDIENCE = "orderly";
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"];
 const DEFAULT_SECRET_ALGORITHMS = ["HS256"];
@@ -73,27 +72,22 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     : cacheVerifiedTokens(verifier, { maxEntries: config.cacheSize ?? DEFAULT_TOKEN_CACHE_SIZE });
 }
 
-/**
- * The AuthConfig described by JWT_* environment variables; throws when production would fall back to the dev secret.
- */
-export function authConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
-  const value = (name: string): string | undefined => env[name]?.trim() || undefined;
-  const listed = value("JWT_ALGORITHMS")
-    ?.split(",")
-    .map((a) => a.trim())
-    .filter(Boolean);
-  const skew = value("JWT_CLOCK_SKEW_SECONDS");
+/** The AuthConfig the JWT_* settings describe (loadConfig already refused the development secret in production). */
+export function authConfigOf(config: Config): AuthConfig {
   const common = {
-    issuer: value("JWT_ISSUER") ?? DEFAULT_ISSUER,
-    audience: value("JWT_AUDIENCE") ?? DEFAULT_AUDIENCE,
-    clockToleranceSeconds: skew === undefined ? DEFAULT_CLOCK_TOLERANCE_SECONDS : checkedTolerance(Number(skew)),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    clockToleranceSeconds: config.JWT_CLOCK_SKEW_SECONDS,
   };
-  const jwksFile = value("JWT_JWKS_FILE");
-  if (jwksFile)
-    return { ...common, algorithms: listed ?? DEFAULT_KEY_ALGORITHMS, key: { kind: "jwksFile", path: jwksFile } };
-  const publicKeyFile = value("JWT_PUBLIC_KEY_FILE");
-  if (publicKeyFile) {
-    const pem = readConfigFile(publicKeyFile, "JWT_PUBLIC_KEY_FILE");
+  const listed = config.JWT_ALGORITHMS;
+  if (config.JWT_JWKS_FILE)
+    return {
+      ...common,
+      algorithms: listed ?? DEFAULT_KEY_ALGORITHMS,
+      key: { kind: "jwksFile", path: config.JWT_JWKS_FILE },
+    };
+  if (config.JWT_PUBLIC_KEY_FILE) {
+    const pem = readConfigFile(config.JWT_PUBLIC_KEY_FILE, "JWT_PUBLIC_KEY_FILE");
     const allowed = listed ?? DEFAULT_KEY_ALGORITHMS;
     const key = parsePublicKey(pem);
     // A PEM does not name its algorithm; take the first allowed one the key can actually sign with.
@@ -103,18 +97,10 @@ export function authConfigFromEnv(env: Readonly<Record<string, string | undefine
     }
     return { ...common, algorithms: allowed, key: { kind: "publicKey", pem, algorithm } };
   }
-  const secret = value("JWT_SECRET");
-  const production = env.NODE_ENV === "production";
-  if (production && (secret === undefined || secret === DEV_JWT_SECRET)) {
-    throw new Error(
-      "NODE_ENV=production but no token key is configured: set JWT_JWKS_FILE, JWT_PUBLIC_KEY_FILE or JWT_SECRET " +
-        "(the development secret is refused in production)",
-    );
-  }
   return {
     ...common,
     algorithms: listed ?? DEFAULT_SECRET_ALGORITHMS,
-    key: { kind: "secret", secret: secret ?? DEV_JWT_SECRET },
+    key: { kind: "secret", secret: config.JWT_SECRET ?? DEV_JWT_SECRET },
   };
 }
 

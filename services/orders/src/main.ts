@@ -2,11 +2,19 @@
 // UserService at USERS_TARGET (default 127.0.0.1:50051; a comma list for several replicas) with its own service
 // identity. Storage: PostgreSQL when DATABASE_URL is set (schema ORDERS_DB_SCHEMA, default "orders"; several replicas
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
+// Every setting comes from the kit's config (loadConfigOrExit).
 import { join } from "node:path";
 import { createUserClient, tokenFromFile } from "@orderly/clients";
-import { createPageTokens, runServiceProcess, serviceTokenFile, type Logger } from "@orderly/kit";
+import {
+  createPageTokens,
+  loadConfigOrExit,
+  pageTokenSecretOf,
+  runServiceProcess,
+  type Config,
+  type Logger,
+} from "@orderly/kit";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
-import { currencySet, parseCurrencies } from "./domain/currencies.js";
+import { parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
 import { Orders } from "./domain/order-service.js";
 import type { OrderStore } from "./domain/order-store.js";
@@ -17,11 +25,14 @@ import { openPostgresOrderStore } from "./store/postgres-order-store.js";
 import { openSqliteOrderStore } from "./store/sqlite-order-store.js";
 
 /** The store, the live feed of its event log, and how to stop both (listener first, then feed, then store). */
-async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: EventFeed; close(): Promise<void> }> {
+async function openStorage(
+  config: Config<"orders">,
+  logger: Logger,
+): Promise<{ store: OrderStore; feed: EventFeed; close(): Promise<void> }> {
   const onError = (error: unknown) => logger.warn({ err: error }, "event feed read failed");
-  const url = process.env.DATABASE_URL;
+  const url = config.DATABASE_URL;
   if (!url) {
-    const store = await openSqliteOrderStore({ path: join(process.env.DATA_DIR ?? "data", "orders.sqlite") });
+    const store = await openSqliteOrderStore({ path: join(config.DATA_DIR, "orders.sqlite") });
     const feed = new EventFeed({ store, onError });
     await feed.start();
     const close = async () => {
@@ -30,11 +41,7 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
     };
     return { store, feed, close };
   }
-  const store = await openPostgresOrderStore({
-    url,
-    schema: process.env.ORDERS_DB_SCHEMA ?? "orders",
-    statementTimeoutMs: 15_000,
-  });
+  const store = await openPostgresOrderStore({ url, schema: config.ORDERS_DB_SCHEMA, statementTimeoutMs: 15_000 });
   // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
   const feed = new EventFeed({ store, onError, pollIntervalMs: 5_000 });
   // Listen before the feed reads its start position, so nothing committed in between is missed.
@@ -52,28 +59,26 @@ async function openStorage(logger: Logger): Promise<{ store: OrderStore; feed: E
   return { store, feed, close };
 }
 
+const config = loadConfigOrExit("orders");
 await runServiceProcess({
   name: "orders",
-  address: process.env.ORDERS_ADDRESS ?? "127.0.0.1:50052",
+  address: config.ORDERS_ADDRESS,
+  config,
   async register(server, logger) {
-    const storage = await openStorage(logger);
+    const storage = await openStorage(config, logger);
     const users = createUserClient({
-      address: (process.env.USERS_TARGET ?? "127.0.0.1:50051").split(","),
+      address: config.USERS_TARGET,
       // Cached, read again ahead of its exp, when the file changes, and after UserService refused it.
-      tokenProvider: tokenFromFile(serviceTokenFile()),
+      tokenProvider: tokenFromFile(config.SERVICE_TOKEN_FILE),
     });
     const orders = new Orders({
       store: storage.store,
       users: grpcUserDirectory(users),
-      currencies: process.env.CURRENCIES ? parseCurrencies(process.env.CURRENCIES) : currencySet(),
+      currencies: parseCurrencies(config.CURRENCIES.join(",")),
       onCommitted: () => storage.feed.notify(),
     });
-    const watch = {
-      store: storage.store,
-      feed: storage.feed,
-      ...(process.env.WATCH_HEARTBEAT_MS ? { heartbeatMs: Number(process.env.WATCH_HEARTBEAT_MS) } : {}),
-    };
-    server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens()));
+    const watch = { store: storage.store, feed: storage.feed, heartbeatMs: config.WATCH_HEARTBEAT_MS };
+    server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens(pageTokenSecretOf(config))));
     return async () => {
       users.close();
       await storage.close();
