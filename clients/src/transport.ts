@@ -102,7 +102,11 @@ export class Transport<C extends Client> {
     };
     this.client = new ClientClass(target, options.credentials ?? grpcCredentials.createInsecure(), {
       "grpc.service_config": SERVICE_CONFIG,
+      // Ping policy: every 30 s while calls are open, give the connection up after 10 s without an answer, never on
+      // a connection without calls. Orderly's servers (grpc-js) accept any ping rate; see the README for others.
       "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 0,
       ...options.channelOptions,
     });
   }

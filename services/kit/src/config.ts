@@ -143,6 +143,38 @@ const orders = {
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
 };
 
+/**
+ * Connection limits of every server (grpc-js server options; connection.ts maps them). 0 turns a timer off. Only
+ * options grpc-js's server reads are here: it has no ping-abuse policy (grpc.http2.min_ping_interval_without_data_ms,
+ * grpc.keepalive_permit_without_calls and grpc.http2.max_pings_without_data are client options or unread).
+ */
+const connection = {
+  GRPC_MAX_RECEIVE_MESSAGE_BYTES: wholeNumber("bytes", 1)
+    .default(4 * 1024 * 1024)
+    .meta({ description: "largest request message; a bigger one is refused with RESOURCE_EXHAUSTED" }),
+  GRPC_MAX_SEND_MESSAGE_BYTES: wholeNumber("bytes", 1)
+    .default(4 * 1024 * 1024)
+    .meta({ description: "largest response message; a bigger one fails the call with RESOURCE_EXHAUSTED" }),
+  GRPC_MAX_CONCURRENT_STREAMS: wholeNumber("streams", 1)
+    .default(1_000)
+    .meta({ description: "calls open at once on one connection (HTTP/2 SETTINGS); a client queues the rest" }),
+  GRPC_KEEPALIVE_TIME_MS: wholeNumber("milliseconds")
+    .default(60_000)
+    .meta({ description: "the server pings each connection this often, to find dead peers (0: never)" }),
+  GRPC_KEEPALIVE_TIMEOUT_MS: wholeNumber("milliseconds", 1)
+    .default(20_000)
+    .meta({ description: "a ping unanswered this long closes the connection" }),
+  GRPC_MAX_CONNECTION_IDLE_MS: wholeNumber("milliseconds")
+    .default(300_000)
+    .meta({ description: "a connection without calls this long gets a GOAWAY and is closed (0: never)" }),
+  GRPC_MAX_CONNECTION_AGE_MS: wholeNumber("milliseconds")
+    .default(1_800_000)
+    .meta({ description: "a connection this old (+-10% jitter) gets a GOAWAY, so clients rebalance (0: never)" }),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: wholeNumber("milliseconds").default(60_000).meta({
+    description: "after the age GOAWAY, how long calls still open may run before the connection is cut (0: no limit)",
+  }),
+};
+
 // RFC 7518 §3.2: an HMAC key must be at least as long as the hash; a short secret can be brute-forced offline (and
 // forged page tokens would let a caller choose cursors).
 const MIN_PRODUCTION_SECRET_BYTES = 32;
@@ -178,9 +210,9 @@ function productionRules(config: CommonInput, ctx: z.RefinementCtx): void {
 }
 
 const schemas = {
-  common: z.object(common).superRefine(productionRules),
-  users: z.object({ ...common, ...users }).superRefine(productionRules),
-  orders: z.object({ ...common, ...orders }).superRefine(productionRules),
+  common: z.object({ ...common, ...connection }).superRefine(productionRules),
+  users: z.object({ ...common, ...connection, ...users }).superRefine(productionRules),
+  orders: z.object({ ...common, ...connection, ...orders }).superRefine(productionRules),
 };
 
 /** Whose settings: "common" (what every service reads), or one service's (common plus its own). */
@@ -226,6 +258,7 @@ function settingsOf(scope: ConfigScope, shape: Record<string, z.ZodType>): Setti
 /** Every setting, in the order the README lists them. */
 export const SETTINGS: readonly Setting[] = [
   ...settingsOf("common", common),
+  ...settingsOf("common", connection),
   ...settingsOf("users", users),
   ...settingsOf("orders", orders),
 ];

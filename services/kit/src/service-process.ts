@@ -1,6 +1,7 @@
 // The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import type { Config } from "./config.js";
+import { connectionOptions } from "./connection.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
@@ -26,7 +27,11 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
   const logger = createLogger(process_.name, { level: config.LOG_LEVEL }, await logDestination(format));
   try {
     const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
-    const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigOf(config)) });
+    const server = createOrderlyServer({
+      logger,
+      verifier: createTokenVerifier(authConfigOf(config)),
+      grpc: connectionOptions(config),
+    });
     const close = await process_.register(server, logger);
     let stopping = false;
     const stop = async (signal: string) => {

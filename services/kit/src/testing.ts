@@ -2,7 +2,7 @@
 // test secret, tokens for any subject and roles, the server's log lines captured for assertions, and a bare UserService
 // client to call it with.
 import { Writable } from "node:stream";
-import { credentials, Metadata } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServerOptions } from "@grpc/grpc-js";
 import { OrderlyError } from "@orderly/common";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
@@ -49,7 +49,7 @@ export interface TestServer {
 /** Starts an Orderly server on 127.0.0.1:0 with the services `register` adds. */
 export async function startTestServer(
   register: (server: OrderlyServer) => void | Promise<void>,
-  options: { deadlines?: DeadlineOptions } = {},
+  options: { deadlines?: DeadlineOptions; grpc?: ServerOptions } = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -64,6 +64,7 @@ export async function startTestServer(
     logger,
     verifier: createTokenVerifier(TEST_AUTH),
     ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+    ...(options.grpc ? { grpc: options.grpc } : {}),
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
