@@ -3,6 +3,14 @@ export { createOrderlyServer, orderlyInterceptors, type OrderlyServer, type Orde
 export { runServiceProcess, type ServiceProcess } from "./service-process.js";
 export { connectionOptions, type ConnectionSettings } from "./connection.js";
 export {
+  serverCredentialsOf,
+  certificateIdentity,
+  peerRolesOf,
+  readPem,
+  type PeerRoles,
+  type TlsSettings,
+} from "./tls.js";
+export {
   loadConfig,
   loadConfigOrExit,
   ConfigError,

@@ -2,6 +2,7 @@
 // from the buf-built descriptor set) and graceful shutdown (the order of its steps: shutdown.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import type { PeerRoles } from "./tls.js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor, authRequired } from "./auth.js";
@@ -20,6 +21,10 @@ export interface OrderlyServerOptions {
   verifier: TokenVerifier;
   deadlines?: DeadlineOptions;
   grpc?: ServerOptions;
+  /** TLS (tls.ts serverCredentialsOf); plaintext when absent. */
+  credentials?: ServerCredentials;
+  /** mTLS: which client certificate identities are which callers (TLS_PEER_ROLES). */
+  peerRoles?: PeerRoles;
 }
 
 /**
@@ -29,17 +34,18 @@ export interface OrderlyServerOptions {
  *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
  *                 as createOrderlyServer always does);
  *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
+ *   5. auth     - verify the token (or, without one, the mTLS client certificate's identity) and the method's
+ *                 permission (skipped for public methods), set ctx.caller.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines"> & { streams?: OpenStreams },
+  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "peerRoles"> & { streams?: OpenStreams },
 ): Interceptor[] {
   return [
     loggingInterceptor(options.logger),
     errorInterceptor,
     ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
-    select(authRequired, authInterceptor(options.verifier)),
+    select(authRequired, authInterceptor(options.verifier, options.peerRoles)),
   ];
 }
 
@@ -90,7 +96,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
       health.addToServer(grpc);
       addReflection(grpc, { services: [...services, "grpc.health.v1.Health"] });
       const port = await new Promise<number>((resolve, reject) =>
-        grpc.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+        grpc.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (error, bound) =>
           error ? reject(error) : resolve(bound),
         ),
       );

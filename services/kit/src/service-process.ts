@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import type { Config } from "./config.js";
 import { connectionOptions } from "./connection.js";
+import { peerRolesOf, serverCredentialsOf } from "./tls.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
@@ -31,6 +32,8 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
       grpc: connectionOptions(config),
+      credentials: serverCredentialsOf(config),
+      peerRoles: peerRolesOf(config.TLS_PEER_ROLES),
     });
     const close = await process_.register(server, logger);
     let stopping = false;
