@@ -11,6 +11,7 @@ import { bundle } from "../services/build.js";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
 
 const ORDERS_ID = "spiffe://orderly/orders";
+const USERS_NAME = "users.orderly.test";
 let dist: string;
 let pki: TestPki;
 let adminCert: TestCertificate;
@@ -25,7 +26,8 @@ beforeAll(async () => {
   dist = mkdtempSync(join("dist", "tls-"));
   await Promise.all(["users", "orders"].map((s) => bundle(`services/${s}/src/main.ts`, join(dist, `${s}.mjs`))));
   pki = createTestPki();
-  const usersCert = pki.issue({ cn: "users", dns: ["localhost"], ip: ["127.0.0.1"] });
+  // UserService's certificate names only its DNS name: its clients dial 127.0.0.1 and check that name instead.
+  const usersCert = pki.issue({ cn: "users", dns: [USERS_NAME] });
   const ordersServerCert = pki.issue({ cn: "orders-server", dns: ["localhost"], ip: ["127.0.0.1"] });
   const ordersClientCert = pki.issue({ cn: "orders", uri: [ORDERS_ID] });
   adminCert = pki.issue({ cn: "ops-console", uri: ["spiffe://orderly/ops-console"] });
@@ -52,12 +54,13 @@ beforeAll(async () => {
     USERS_TLS_CA_FILE: pki.caFile,
     USERS_TLS_CERT_FILE: ordersClientCert.certFile,
     USERS_TLS_KEY_FILE: ordersClientCert.keyFile,
+    USERS_TLS_SERVER_NAME: USERS_NAME,
   });
   token = await testToken("adm_tls", ["admin"]);
   userAdmin = createUserClient({
     address: users.address,
     token,
-    tls: { ca: pki.ca, cert: adminCert.cert, key: adminCert.key },
+    tls: { ca: pki.ca, cert: adminCert.cert, key: adminCert.key, serverName: USERS_NAME },
   });
   orderAdmin = createOrderClient({ address: orders.address, token, tls: { ca: pki.ca } });
 });
@@ -93,8 +96,16 @@ describe("both services with TLS and mTLS", () => {
     plainUsers.close();
   });
 
+  it("refuses a client that checks another name than the certificate's (here, the address dialled)", async () => {
+    const tls = { ca: pki.ca, cert: adminCert.cert, key: adminCert.key };
+    const byAddress = createUserClient({ address: users.address, token, tls, retry: false });
+    expect((await failureOf(byAddress.get("usr_1", { deadlineMs: 5_000 }))).code).toBe(Code.UNAVAILABLE);
+    byAddress.close();
+  });
+
   it("refuses a client without a certificate at UserService (require), even with an admin token", async () => {
-    const noCert = createUserClient({ address: users.address, token, tls: { ca: pki.ca }, retry: false });
+    const tls = { ca: pki.ca, serverName: USERS_NAME };
+    const noCert = createUserClient({ address: users.address, token, tls, retry: false });
     expect((await failureOf(noCert.get("usr_1", { deadlineMs: 5_000 }))).code).toBe(Code.UNAVAILABLE);
     noCert.close();
   });

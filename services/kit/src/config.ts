@@ -202,6 +202,10 @@ const tls = {
     description:
       "client certificates: `none` not asked for; `request` asked for, checked when sent; `require` no connection without one",
   }),
+  TLS_RELOAD_MS: wholeNumber("milliseconds").default(60_000).meta({
+    description:
+      "how often the TLS files are read again, so rotated certificates are served without a restart (0: never)",
+  }),
   TLS_PEER_ROLES: list("identity=role entries (roles joined with +), e.g. spiffe://orderly/orders=service", PEER_ROLE)
     .optional()
     .meta({

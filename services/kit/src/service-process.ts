@@ -32,7 +32,11 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
       grpc: connectionOptions(config),
-      credentials: serverCredentialsOf(config),
+      credentials: serverCredentialsOf(config, (error) =>
+        error
+          ? logger.warn({ err: error }, "TLS files changed but are not usable; still serving the previous certificate")
+          : logger.info("TLS certificates reloaded"),
+      ),
       peerRoles: peerRolesOf(config.TLS_PEER_ROLES),
     });
     const close = await process_.register(server, logger);

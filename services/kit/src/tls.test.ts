@@ -1,6 +1,10 @@
 // TLS and mTLS on the wire, with certificates a test CA makes (createTestPki, openssl): servers configured through
 // the TLS_* settings (loadConfig, serverCredentialsOf, peerRolesOf), called by grpc-js clients with and without TLS,
 // trusting the right or a wrong CA, with and without a client certificate; and a certificate's identity as the caller.
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@orderly/common";
@@ -17,7 +21,7 @@ import {
   type TestPki,
   type TestServer,
 } from "./testing.js";
-import { peerRolesOf, serverCredentialsOf } from "./tls.js";
+import { peerRolesOf, serverCredentialsOf, type ReloadListener } from "./tls.js";
 
 const ORDERS_ID = "spiffe://orderly/orders";
 const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
@@ -37,7 +41,7 @@ const servers: Record<"tls" | "require" | "request", TestServer | undefined> = {
 };
 
 /** A UserService whose GetUser answers with the caller it saw: etag "<subject> <roles>". */
-async function serverWith(env: Record<string, string>): Promise<TestServer> {
+async function serverWith(env: Record<string, string>, onReload?: ReloadListener): Promise<TestServer> {
   const config = loadConfig("common", env);
   return startTestServer(
     (s) =>
@@ -63,7 +67,7 @@ async function serverWith(env: Record<string, string>): Promise<TestServer> {
         deleteUser: notInTest,
         listUsers: notInTest,
       }),
-    { credentials: serverCredentialsOf(config), peerRoles: peerRolesOf(config.TLS_PEER_ROLES) },
+    { credentials: serverCredentialsOf(config, onReload), peerRoles: peerRolesOf(config.TLS_PEER_ROLES) },
   );
 }
 
@@ -169,6 +173,37 @@ describe("mTLS, TLS_CLIENT_AUTH=request", () => {
   it("gives a certificate from another CA no identity, and refuses the call without a token", async () => {
     const error = await refusal(servers.request!, tls(pki.ca, foreignCert));
     expect([error.code, error.reason]).toEqual([Code.UNAUTHENTICATED, "TOKEN_MISSING"]);
+  });
+});
+
+describe("certificate rotation", () => {
+  it("serves a rotated certificate to new connections without a restart; a half-written set is not used", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "orderly-rotation-"));
+    const [certFile, keyFile] = [join(dir, "server.crt"), join(dir, "server.key")];
+    copyFileSync(serverCert.certFile, certFile);
+    copyFileSync(serverCert.keyFile, keyFile);
+    const reloads: (Error | undefined)[] = [];
+    const server = await serverWith({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, TLS_RELOAD_MS: "20" }, (e) =>
+      reloads.push(e),
+    );
+    try {
+      expect(await callerSeen(server, tls(pki.ca), admin)).toBe("adm_1 admin");
+      const rotated = otherPki.issue({ cn: "users.orderly.test", ip: ["127.0.0.1"] });
+
+      copyFileSync(rotated.certFile, certFile); // the certificate first: it does not match the old key
+      while (reloads.length === 0) await sleep(10);
+      expect(reloads[0]?.message).toMatch(/^TLS_CERT_FILE, TLS_KEY_FILE: not a usable certificate and key/);
+      expect(reloads.every((outcome) => outcome instanceof Error)).toBe(true);
+      expect(await callerSeen(server, tls(pki.ca), admin)).toBe("adm_1 admin"); // still the old pair
+
+      const refusals = reloads.length;
+      copyFileSync(rotated.keyFile, keyFile);
+      while (reloads.length === refusals || reloads.at(-1) !== undefined) await sleep(10);
+      expect(await callerSeen(server, tls(otherPki.ca), admin)).toBe("adm_1 admin");
+      expect((await refusal(server, tls(pki.ca), admin)).code).toBe(Code.UNAVAILABLE);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -4,14 +4,14 @@
 // { subject: identity, roles }, and the contract's permissions apply unchanged. A bearer token, when a call carries
 // one, decides the caller instead: a proxy or a service holding a certificate may act for a user.
 import { readFileSync } from "node:fs";
-import type { PeerCertificate } from "node:tls";
+import { createSecureContext, type PeerCertificate } from "node:tls";
 import { experimental, ServerCredentials } from "@grpc/grpc-js";
 import type { Config } from "./config.js";
 
 /** The TLS settings this file reads. */
 export type TlsSettings = Pick<
   Config,
-  "TLS_CERT_FILE" | "TLS_KEY_FILE" | "TLS_CA_FILE" | "TLS_CLIENT_AUTH" | "TLS_PEER_ROLES"
+  "TLS_CERT_FILE" | "TLS_KEY_FILE" | "TLS_CA_FILE" | "TLS_CLIENT_AUTH" | "TLS_PEER_ROLES" | "TLS_RELOAD_MS"
 >;
 
 /** Reads a PEM file a setting names; the error names the setting. */
@@ -24,49 +24,132 @@ export function readPem(setting: string, path: string): Buffer {
 }
 
 /** The server's credentials: plaintext without TLS_CERT_FILE, else TLS, asking for client certificates as told. */
-export function serverCredentialsOf(settings: TlsSettings): ServerCredentials {
+export function serverCredentialsOf(settings: TlsSettings, onReload?: ReloadListener): ServerCredentials {
   if (!settings.TLS_CERT_FILE || !settings.TLS_KEY_FILE) return ServerCredentials.createInsecure();
-  const certificate = readPem("TLS_CERT_FILE", settings.TLS_CERT_FILE);
-  const privateKey = readPem("TLS_KEY_FILE", settings.TLS_KEY_FILE);
-  const ca = settings.TLS_CA_FILE ? readPem("TLS_CA_FILE", settings.TLS_CA_FILE) : null;
-  const pair = [{ cert_chain: certificate, private_key: privateKey }];
-  switch (settings.TLS_CLIENT_AUTH) {
-    case "none":
-      return ServerCredentials.createSsl(null, pair, false);
-    case "require":
-      return ServerCredentials.createSsl(requiredCa(ca), pair, true);
-    case "request":
-      // createSsl cannot ask for a certificate without requiring it; grpc-js's certificate-provider credentials
-      // can (requestCert with rejectUnauthorized false). Node then verifies a certificate that is sent, and grpc-js
-      // reports only verified ones (getAuthContext), so an unverified one is simply no identity.
-      return experimental.createCertificateProviderServerCredentials(
-        new FixedCertificates({ certificate, privateKey }),
-        new FixedCertificates(undefined, requiredCa(ca)),
-        false,
-      );
-  }
+  if (settings.TLS_CLIENT_AUTH !== "none" && !settings.TLS_CA_FILE)
+    throw new Error(`TLS_CLIENT_AUTH ${settings.TLS_CLIENT_AUTH} needs TLS_CA_FILE`);
+  const files = new CertificateFiles(
+    { cert: settings.TLS_CERT_FILE, key: settings.TLS_KEY_FILE, ca: settings.TLS_CA_FILE },
+    settings.TLS_RELOAD_MS,
+    onReload,
+  );
+  // grpc-js's certificate-provider credentials, not createSsl: they take new certificates while serving, and they
+  // can ask for a client certificate without requiring one (`request`: requestCert, rejectUnauthorized false; Node
+  // still verifies one that is sent, and grpc-js reports only verified ones, so an unverified one is no identity).
+  return experimental.createCertificateProviderServerCredentials(
+    files,
+    settings.TLS_CLIENT_AUTH === "none" ? null : files,
+    settings.TLS_CLIENT_AUTH === "require",
+  );
 }
 
-function requiredCa(ca: Buffer | null): Buffer {
-  if (!ca) throw new Error("TLS_CLIENT_AUTH needs TLS_CA_FILE");
-  return ca;
+/** Told after each reload that found the files changed: without an error, the new set is served; with one, not. */
+export type ReloadListener = (error?: Error) => void;
+
+interface Loaded {
+  identity: experimental.IdentityCertificateUpdate;
+  ca: experimental.CaCertificateUpdate | undefined;
+  /** The files' bytes, to see whether anything changed. */
+  text: string;
 }
 
-/** Certificates read once, handed to grpc-js's listeners as a certificate provider. */
-class FixedCertificates implements experimental.CertificateProvider {
+/**
+ * The TLS files as a grpc-js certificate provider: read at once (a missing file fails the start, naming its setting),
+ * then again every `reloadMs` while a server uses them (0: never), so a rotated certificate (cert-manager, a SPIFFE
+ * agent) is served without a restart. A new set is handed over only once it loads as a TLS context: a certificate
+ * written before its key, say, leaves the old pair in use until the next reload finds both.
+ */
+class CertificateFiles implements experimental.CertificateProvider {
+  private loaded: Loaded;
+  private refused = "";
+  private timer: NodeJS.Timeout | undefined;
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+
   constructor(
-    private readonly identity?: { certificate: Buffer; privateKey: Buffer },
-    private readonly ca?: Buffer,
-  ) {}
-  // grpc-js registers its listeners before it watches for updates; a later tick reaches both.
+    private readonly files: { cert: string; key: string; ca: string | undefined },
+    private readonly reloadMs: number,
+    private readonly onReload: ReloadListener | undefined,
+  ) {
+    this.loaded = this.read();
+  }
+
+  // grpc-js adds its listeners before it watches for their updates; the next tick reaches both.
   addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    if (this.ca) process.nextTick(listener, { caCertificate: this.ca });
+    this.caListeners.add(listener);
+    process.nextTick(listener, this.loaded.ca ?? null);
+    this.watch();
   }
-  removeCaCertificateListener(): void {}
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+    this.watch();
+  }
   addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    if (this.identity) process.nextTick(listener, this.identity);
+    this.identityListeners.add(listener);
+    process.nextTick(listener, this.loaded.identity);
+    this.watch();
   }
-  removeIdentityCertificateListener(): void {}
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener);
+    this.watch();
+  }
+
+  /** Reloads while anyone listens. */
+  private watch(): void {
+    const listened = this.caListeners.size + this.identityListeners.size > 0;
+    if (listened && !this.timer && this.reloadMs > 0) {
+      this.timer = setInterval(() => this.reload(), this.reloadMs).unref();
+    } else if (!listened && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private reload(): void {
+    const onDisk = [this.files.cert, this.files.key, this.files.ca ?? ""]
+      .map((path) => (path ? readOrEmpty(path) : ""))
+      .join("\0");
+    // Unchanged, or the set already refused (reported once per change, not once per reload).
+    if (onDisk === this.loaded.text || onDisk === this.refused) return;
+    let next: Loaded;
+    try {
+      next = this.read();
+    } catch (error) {
+      this.refused = onDisk;
+      this.onReload?.(error as Error);
+      return;
+    }
+    this.loaded = next;
+    for (const listener of this.identityListeners) listener(next.identity);
+    for (const listener of this.caListeners) listener(next.ca ?? null);
+    this.onReload?.();
+  }
+
+  private read(): Loaded {
+    const certificate = readPem("TLS_CERT_FILE", this.files.cert);
+    const privateKey = readPem("TLS_KEY_FILE", this.files.key);
+    const ca = this.files.ca ? readPem("TLS_CA_FILE", this.files.ca) : undefined;
+    try {
+      createSecureContext({ cert: certificate, key: privateKey, ...(ca ? { ca } : {}) });
+    } catch (error) {
+      throw new Error(`TLS_CERT_FILE, TLS_KEY_FILE: not a usable certificate and key: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return {
+      identity: { certificate, privateKey },
+      ca: ca ? { caCertificate: ca } : undefined,
+      text: [certificate, privateKey, ca ?? ""].map(String).join("\0"),
+    };
+  }
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** The identity a certificate names: its first URI SAN (a SPIFFE ID), else its subject's CN. */
