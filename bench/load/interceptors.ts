@@ -20,6 +20,7 @@ import {
   methodsOf,
   orderlyInterceptors,
   select,
+  ServerMetrics,
   type CallContext,
   type Interceptor,
   type Next,
@@ -92,6 +93,8 @@ runMain(async () => {
     errors: { call: chained([errorInterceptor]), net: true },
     deadline: { call: chained([deadlineInterceptor(DEFAULT_DEADLINES)]), net: true },
     auth: { call: chained([select(authRequired, authInterceptor(verifier))]), net: true },
+    // Observability and rate limiting, each as it runs when switched on (all are off by default).
+    metrics: { call: chained([new ServerMetrics().interceptor]), net: true },
     "whole chain": { call: chained(orderlyInterceptors({ logger, verifier })), net: true },
     // The kit refuses to run a protected handler without a caller, so this row sets one without verifying anything.
     "kit call, no interceptors": { call: viaKit([presetCaller]), net: false },

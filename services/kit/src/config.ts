@@ -107,6 +107,10 @@ const common = {
   SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 1).default(10_000).meta({
     description: "the longest a stop takes, from the signal to the exit (drain included)",
   }),
+  // Observability and rate limiting (metrics.ts, tracing.ts, rate-limit.ts): all off unless set.
+  METRICS_ADDRESS: hostPort("an address for the metrics endpoint")
+    .optional()
+    .meta({ description: "where Prometheus metrics are served (http://ADDRESS/metrics); off when unset" }),
 };
 
 /** Settings of UserService only. */

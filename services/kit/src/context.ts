@@ -53,6 +53,8 @@ export interface CallContext {
   logger: Logger;
   /** The verified caller; set by the auth interceptor, undefined only for public methods. */
   caller: Caller | undefined;
+  /** Told how many messages a server stream wrote, as it writes them; set by the metrics interceptor when on. */
+  onMessagesSent?: (count: number) => void;
 }
 
 /** The context a protected handler sees: the caller is always there. */

@@ -9,6 +9,8 @@ import { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./
 import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
+import type { ServerMetrics } from "./metrics.js";
+import { NO_GAUGES, type Gauges } from "./domain/gauges.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
@@ -20,21 +22,26 @@ export interface OrderlyServerOptions {
   verifier: TokenVerifier;
   deadlines?: DeadlineOptions;
   grpc?: ServerOptions;
+  // Observability (metrics.ts, tracing.ts) and rate limiting (rate-limit.ts): each absent means off, out of the chain.
+  /** Prometheus metrics: the chain counts every call into it, and its Gauges port is the server's `gauges`. */
+  metrics?: ServerMetrics;
 }
 
 /**
  * The interceptor chain, outermost first. This is the one place its order is written down:
- *   1. logging  - sees every call first and last, so it logs the final status and the whole duration;
- *   2. errors   - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
- *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
+ *   1. metrics  - counts every call and its final code, and times all of it (when given `metrics`);
+ *   2. logging  - sees every call first and last, so it logs the final status and the whole duration;
+ *   3. errors   - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
+ *   4. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
  *                 as createOrderlyServer always does);
- *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
+ *   5. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
+ *   6. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines"> & { streams?: OpenStreams },
+  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "metrics"> & { streams?: OpenStreams },
 ): Interceptor[] {
   return [
+    ...(options.metrics ? [options.metrics.interceptor] : []),
     loggingInterceptor(options.logger),
     errorInterceptor,
     ...(options.streams ? [options.streams.interceptor] : []),
@@ -57,6 +64,8 @@ export interface OrderlyServer {
   readonly grpc: Server;
   /** Health status per service ("" is the whole server). */
   readonly health: HealthImplementation;
+  /** Where the services register gauges (open watches, pool connections); goes nowhere with metrics off. */
+  readonly gauges: Gauges;
   /** Adds a service with typed handlers behind the interceptor chain. */
   addService<S extends GeneratedService>(definition: S, handlers: ServiceHandlers<S>): void;
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
@@ -78,6 +87,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
   return {
     grpc,
     health,
+    gauges: options.metrics ?? NO_GAUGES,
     addService(definition, handlers) {
       grpc.addService(
         withPreEncoding(definition) as never,

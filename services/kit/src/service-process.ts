@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import type { Config } from "./config.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
+import { metricsHttpServer, ServerMetrics } from "./metrics.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -26,8 +27,17 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
   const logger = createLogger(process_.name, { level: config.LOG_LEVEL }, await logDestination(format));
   try {
     const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
-    const server = createOrderlyServer({ logger, verifier: createTokenVerifier(authConfigOf(config)) });
+    // Observability: metrics on their own HTTP port when METRICS_ADDRESS is set.
+    const metrics = config.METRICS_ADDRESS === undefined ? undefined : new ServerMetrics({ processMetrics: true });
+    const server = createOrderlyServer({
+      logger,
+      verifier: createTokenVerifier(authConfigOf(config)),
+      ...(metrics ? { metrics } : {}),
+    });
     const close = await process_.register(server, logger);
+    const metricsServer =
+      metrics && config.METRICS_ADDRESS ? await metricsHttpServer(metrics.registry, config.METRICS_ADDRESS) : undefined;
+    if (metricsServer) logger.info({ port: metricsServer.port, address: config.METRICS_ADDRESS }, "metrics listening");
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -40,6 +50,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       }, graceMs).unref();
       await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
+      metricsServer?.server.close();
       logger.info("stopped");
       process.exit(0);
     };

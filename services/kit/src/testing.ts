@@ -8,7 +8,7 @@ import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
 import { SignJWT } from "jose";
 import { createLogger } from "./logging.js";
-import { createOrderlyServer, type OrderlyServer } from "./server.js";
+import { createOrderlyServer, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 import { createTokenVerifier, type AuthConfig } from "./token-verifier.js";
 import type { DeadlineOptions } from "./deadline.js";
 
@@ -49,7 +49,7 @@ export interface TestServer {
 /** Starts an Orderly server on 127.0.0.1:0 with the services `register` adds. */
 export async function startTestServer(
   register: (server: OrderlyServer) => void | Promise<void>,
-  options: { deadlines?: DeadlineOptions } = {},
+  options: { deadlines?: DeadlineOptions } & Pick<OrderlyServerOptions, "metrics"> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -64,6 +64,7 @@ export async function startTestServer(
     logger,
     verifier: createTokenVerifier(TEST_AUTH),
     ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
@@ -123,3 +124,21 @@ export function bareUserClient(address: string, token?: string) {
 
 /** What bareUserClient returns. */
 export type BareUserClient = ReturnType<typeof bareUserClient>;
+
+/**
+ * The value of one sample in Prometheus's text format: the line of metric `name` whose labels include `labels`
+ * (others may be present); undefined when there is none. Throws when several lines match, so a test cannot pass on
+ * the wrong series.
+ */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const matches = text.split("\n").filter((line) => {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) return false;
+    const present = new Set((match[2] ?? "").split(/,(?=[a-zA-Z_]+=")/));
+    return wanted.every((pair) => present.has(pair));
+  });
+  if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
+  const [line] = matches;
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
