@@ -21,6 +21,8 @@ import {
   orderlyInterceptors,
   select,
   ServerMetrics,
+  RateLimiter,
+  parseRateLimits,
   type CallContext,
   type Interceptor,
   type Next,
@@ -50,6 +52,7 @@ runMain(async () => {
   const requestMetadata = new Metadata();
   requestMetadata.set("authorization", `Bearer ${token}`);
   const response = { user: fixtureUser(1) };
+  const limiter = new RateLimiter(parseRateLimits("*=1000000000/s"));
   const noop: Next = async () => response;
 
   const newContext = (): CallContext => {
@@ -95,6 +98,8 @@ runMain(async () => {
     auth: { call: chained([select(authRequired, authInterceptor(verifier))]), net: true },
     // Observability and rate limiting, each as it runs when switched on (all are off by default).
     metrics: { call: chained([new ServerMetrics().interceptor]), net: true },
+    // One caller, so every call takes from the same bucket; the limit is set high enough never to refuse one.
+    "rate limit": { call: chained([presetCaller, limiter.interceptor]), net: true },
     "whole chain": { call: chained(orderlyInterceptors({ logger, verifier })), net: true },
     // The kit refuses to run a protected handler without a caller, so this row sets one without verifying anything.
     "kit call, no interceptors": { call: viaKit([presetCaller]), net: false },

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_PAGE_TOKEN_SECRET } from "./paging.js";
+import { parseRateLimits, type RateLimit } from "./rate-limit.js";
 import { DEV_JWT_SECRET } from "./token-verifier.js";
 
 /** Raw settings as the environment gives them. */
@@ -111,6 +112,18 @@ const common = {
   METRICS_ADDRESS: hostPort("an address for the metrics endpoint")
     .optional()
     .meta({ description: "where Prometheus metrics are served (http://ADDRESS/metrics); off when unset" }),
+  RATE_LIMITS: z
+    .string()
+    .transform((spec, ctx): RateLimit[] => {
+      try {
+        return parseRateLimits(spec);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional()
+    .meta({ description: "token buckets per caller and method, e.g. `*=100/s,CreateOrder=5/s:10`; off when unset" }),
 };
 
 /** Settings of UserService only. */

@@ -36,6 +36,7 @@ export {
   HANDLING_SECONDS_BUCKETS,
   type ServerMetricsOptions,
 } from "./metrics.js";
+export { RateLimiter, parseRateLimits, type RateLimit, type RateLimiterOptions } from "./rate-limit.js";
 export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export {
   pageSizeOf,

@@ -10,6 +10,7 @@ import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { RateLimiter } from "./rate-limit.js";
 import { NO_GAUGES, type Gauges } from "./domain/gauges.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
@@ -25,6 +26,8 @@ export interface OrderlyServerOptions {
   // Observability (metrics.ts, tracing.ts) and rate limiting (rate-limit.ts): each absent means off, out of the chain.
   /** Prometheus metrics: the chain counts every call into it, and its Gauges port is the server's `gauges`. */
   metrics?: ServerMetrics;
+  /** Token buckets per caller and method (RATE_LIMITS): refuses calls over the limit, after auth. */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -35,10 +38,14 @@ export interface OrderlyServerOptions {
  *   4. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
  *                 as createOrderlyServer always does);
  *   5. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   6. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
+ *   6. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller;
+ *   7. rate limit - a token bucket per caller and method (when given `rateLimiter`); after auth, as it keys on the
+ *                 verified caller, and before the handler, so a refused call costs nothing more.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "metrics"> & { streams?: OpenStreams },
+  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "metrics" | "rateLimiter"> & {
+    streams?: OpenStreams;
+  },
 ): Interceptor[] {
   return [
     ...(options.metrics ? [options.metrics.interceptor] : []),
@@ -47,6 +54,7 @@ export function orderlyInterceptors(
     ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier)),
+    ...(options.rateLimiter ? [select(authRequired, options.rateLimiter.interceptor)] : []),
   ];
 }
 

@@ -3,6 +3,7 @@
 import type { Config } from "./config.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { metricsHttpServer, ServerMetrics } from "./metrics.js";
+import { RateLimiter } from "./rate-limit.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -33,6 +34,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
       ...(metrics ? { metrics } : {}),
+      ...(config.RATE_LIMITS ? { rateLimiter: new RateLimiter(config.RATE_LIMITS) } : {}),
     });
     const close = await process_.register(server, logger);
     const metricsServer =
