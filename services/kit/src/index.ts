@@ -36,6 +36,15 @@ export {
   HANDLING_SECONDS_BUCKETS,
   type ServerMetricsOptions,
 } from "./metrics.js";
+export {
+  Tracing,
+  tracingFromSettings,
+  samplerOf,
+  SAMPLERS,
+  type SamplerName,
+  type TracingOptions,
+  type TracingSettings,
+} from "./tracing.js";
 export { RateLimiter, parseRateLimits, type RateLimit, type RateLimiterOptions } from "./rate-limit.js";
 export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export {

@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { metricsHttpServer, ServerMetrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
+import { tracingFromSettings } from "./tracing.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -30,10 +31,12 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
     // Observability: metrics on their own HTTP port when METRICS_ADDRESS is set.
     const metrics = config.METRICS_ADDRESS === undefined ? undefined : new ServerMetrics({ processMetrics: true });
+    const tracing = tracingFromSettings(config, process_.name);
     const server = createOrderlyServer({
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
       ...(metrics ? { metrics } : {}),
+      ...(tracing ? { tracing } : {}),
       ...(config.RATE_LIMITS ? { rateLimiter: new RateLimiter(config.RATE_LIMITS) } : {}),
     });
     const close = await process_.register(server, logger);
@@ -53,6 +56,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
       metricsServer?.server.close();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "spans not exported"));
       logger.info("stopped");
       process.exit(0);
     };

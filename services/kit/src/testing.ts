@@ -49,7 +49,7 @@ export interface TestServer {
 /** Starts an Orderly server on 127.0.0.1:0 with the services `register` adds. */
 export async function startTestServer(
   register: (server: OrderlyServer) => void | Promise<void>,
-  options: { deadlines?: DeadlineOptions } & Pick<OrderlyServerOptions, "metrics" | "rateLimiter"> = {},
+  options: { deadlines?: DeadlineOptions } & Pick<OrderlyServerOptions, "metrics" | "rateLimiter" | "tracing"> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -66,6 +66,7 @@ export async function startTestServer(
     ...(options.deadlines ? { deadlines: options.deadlines } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
