@@ -20,6 +20,12 @@ import {
   methodsOf,
   orderlyInterceptors,
   select,
+  ServerMetrics,
+  RateLimiter,
+  parseRateLimits,
+  samplerOf,
+  Tracing,
+  tracingFromSettings,
   type CallContext,
   type Interceptor,
   type Next,
@@ -49,6 +55,23 @@ runMain(async () => {
   const requestMetadata = new Metadata();
   requestMetadata.set("authorization", `Bearer ${token}`);
   const response = { user: fixtureUser(1) };
+  const limiter = new RateLimiter(parseRateLimits("*=1000000000/s"));
+  // Tracing as OTEL_TRACES_EXPORTER=none leaves it: no Tracing at all, so nothing joins the chain.
+  const tracingOff = tracingFromSettings(
+    { OTEL_TRACES_EXPORTER: "none", OTEL_TRACES_SAMPLER: "parentbased_always_on", OTEL_TRACES_SAMPLER_ARG: 1 },
+    "bench",
+  );
+  // On: every span recorded and batched to an exporter that drops them (the network's cost is not the kit's).
+  const discard = {
+    export: (_spans: unknown[], done: (result: { code: 0 }) => void) => done({ code: 0 }),
+    shutdown: async () => {},
+  };
+  const tracingOn = new Tracing({ serviceName: "bench", exporter: discard });
+  const tracingUnsampled = new Tracing({
+    serviceName: "bench",
+    exporter: discard,
+    sampler: samplerOf("always_off", 0),
+  });
   const noop: Next = async () => response;
 
   const newContext = (): CallContext => {
@@ -92,7 +115,26 @@ runMain(async () => {
     errors: { call: chained([errorInterceptor]), net: true },
     deadline: { call: chained([deadlineInterceptor(DEFAULT_DEADLINES)]), net: true },
     auth: { call: chained([select(authRequired, authInterceptor(verifier))]), net: true },
+    // Observability and rate limiting, each as it runs when switched on (all are off by default).
+    metrics: { call: chained([new ServerMetrics().interceptor]), net: true },
+    "tracing off": { call: chained(tracingOff ? [tracingOff.interceptor] : []), net: true },
+    "tracing on": { call: chained([tracingOn.interceptor]), net: true },
+    "tracing on, not sampled": { call: chained([tracingUnsampled.interceptor]), net: true },
+    // One caller, so every call takes from the same bucket; the limit is set high enough never to refuse one.
+    "rate limit": { call: chained([presetCaller, limiter.interceptor]), net: true },
     "whole chain": { call: chained(orderlyInterceptors({ logger, verifier })), net: true },
+    "whole chain, tracing, metrics and rate limit on": {
+      call: chained(
+        orderlyInterceptors({
+          logger,
+          verifier,
+          tracing: tracingOn,
+          metrics: new ServerMetrics(),
+          rateLimiter: limiter,
+        }),
+      ),
+      net: true,
+    },
     // The kit refuses to run a protected handler without a caller, so this row sets one without verifying anything.
     "kit call, no interceptors": { call: viaKit([presetCaller]), net: false },
     "kit call, whole chain": { call: viaKit(orderlyInterceptors({ logger, verifier })), net: false },

@@ -1,7 +1,8 @@
 // What every Orderly client shares: the channel (one or several addresses, round-robin), the bearer token on each
 // attempt, the x-request-id, the deadline and cancellation of each call (merged with those of the call being served
 // when the client is used inside an Orderly handler: see @orderly/common's call-scope.ts), and the resilience of
-// each call: retries, retry budget, circuit breaker and metrics hooks (resilient-call.ts).
+// each call: retries, retry budget, circuit breaker and metrics hooks (resilient-call.ts). It passes the active
+// OpenTelemetry trace context on as traceparent (only @opentelemetry/api: a no-op unless the process set up an SDK).
 import {
   credentials as grpcCredentials,
   Metadata,
@@ -12,6 +13,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { Code, currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
 import { TargetBreaker, type CircuitBreakerOptions } from "./circuit-breaker.js";
 import type { ClientObserver } from "./observer.js";
@@ -90,6 +92,9 @@ export function targetOf(address: string | readonly string[]): string {
   if (list.length === 1 && only !== undefined) return only;
   return `ipv4:${list.join(",")}`;
 }
+
+/** OpenTelemetry's propagators write their headers into gRPC metadata through this. */
+const metadataSetter: TextMapSetter<Metadata> = { set: (carrier, key, value) => carrier.set(key, value) };
 
 type UnaryInvoke<Res> = (
   metadata: Metadata,
@@ -230,6 +235,8 @@ export class Transport<C extends Client> {
     const metadata = new Metadata();
     if (token) metadata.set("authorization", `Bearer ${token}`);
     if (call.requestId) metadata.set("x-request-id", call.requestId);
+    // The active trace context (traceparent, tracestate), when the process set up OpenTelemetry; a no-op otherwise.
+    propagation.inject(context.active(), metadata, metadataSetter);
     return metadata;
   }
 }

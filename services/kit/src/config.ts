@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_PAGE_TOKEN_SECRET } from "./paging.js";
 import { ROLE_PERMISSIONS } from "./permissions.js";
+import { parseRateLimits, type RateLimit } from "./rate-limit.js";
+import { SAMPLERS } from "./tracing.js";
 import { DEV_JWT_SECRET } from "./token-verifier.js";
 
 /** Raw settings as the environment gives them. */
@@ -111,6 +113,49 @@ const common = {
   SHUTDOWN_GRACE_MS: wholeNumber("milliseconds", 1).default(10_000).meta({
     description: "the longest a stop takes, from the signal to the exit (drain included)",
   }),
+  // Observability and rate limiting (metrics.ts, tracing.ts, rate-limit.ts): all off unless set.
+  METRICS_ADDRESS: hostPort("an address for the metrics endpoint")
+    .optional()
+    .meta({ description: "where Prometheus metrics are served (http://ADDRESS/metrics); off when unset" }),
+  RATE_LIMITS: z
+    .string()
+    .transform((spec, ctx): RateLimit[] => {
+      try {
+        return parseRateLimits(spec);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional()
+    .meta({ description: "token buckets per caller and method, e.g. `*=100/s,CreateOrder=5/s:10`; off when unset" }),
+  // OpenTelemetry's standard variables (their names and meanings are the specification's), passed to the SDK.
+  OTEL_TRACES_EXPORTER: z
+    .enum(["otlp", "console", "none"])
+    .default("none")
+    .meta({ description: "where spans go: `otlp` (OTLP/HTTP), `console` (stdout) or `none` (tracing off)" }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL")
+    .optional()
+    .meta({
+      description: "the OTLP/HTTP collector; spans go to its /v1/traces",
+      shownDefault: "`http://localhost:4318`",
+    }),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .optional()
+    .meta({ description: "the spans' service.name", shownDefault: "`users` / `orders`" }),
+  OTEL_TRACES_SAMPLER: z
+    .enum(SAMPLERS)
+    .default("parentbased_always_on")
+    .meta({ description: "which traces are recorded: `parentbased_*` follow the caller's sampled flag" }),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(?:0(?:\.\d+)?|1(?:\.0+)?)$/, "must be a ratio from 0 to 1")
+    .transform(Number)
+    .default(1)
+    .meta({ description: "the ratio of the `traceidratio` samplers" }),
 };
 
 /** Settings of UserService only. */

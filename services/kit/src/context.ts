@@ -58,6 +58,10 @@ export interface CallContext {
   readonly peerIdentity?: string | undefined;
   /** The verified caller; set by the auth interceptor, undefined only for public methods. */
   caller: Caller | undefined;
+  /** Told how many messages a server stream wrote, as it writes them; set by the metrics interceptor when on. */
+  onMessagesSent?: (count: number) => void;
+  /** The call's trace and span ids (W3C, hex); set by the tracing interceptor when on, and logged with the call. */
+  trace?: { readonly traceId: string; readonly spanId: string };
 }
 
 /** The context a protected handler sees: the caller is always there. */

@@ -60,6 +60,8 @@ export const loggingInterceptor =
         peer: ctx.peer,
         requestId: ctx.requestId,
         caller: ctx.caller?.subject,
+        traceId: ctx.trace?.traceId,
+        spanId: ctx.trace?.spanId,
       };
       if (SERVER_FAULTS.has(code)) logger.error(line, "call failed");
       else logger.info(line, "call");

@@ -10,6 +10,10 @@ import { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./
 import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { RateLimiter } from "./rate-limit.js";
+import type { Tracing } from "./tracing.js";
+import { NO_GAUGES, type Gauges } from "./domain/gauges.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
@@ -25,27 +29,47 @@ export interface OrderlyServerOptions {
   credentials?: ServerCredentials;
   /** mTLS: which client certificate identities are which callers (TLS_PEER_ROLES). */
   peerRoles?: PeerRoles;
+  // Observability (metrics.ts, tracing.ts) and rate limiting (rate-limit.ts): each absent means off, out of the chain.
+  /** Prometheus metrics: the chain counts every call into it, and its Gauges port is the server's `gauges`. */
+  metrics?: ServerMetrics;
+  /** OpenTelemetry: a SERVER span per call, continuing the caller's traceparent. */
+  tracing?: Tracing;
+  /** Token buckets per caller and method (RATE_LIMITS): refuses calls over the limit, after auth. */
+  rateLimiter?: RateLimiter;
 }
 
 /**
  * The interceptor chain, outermost first. This is the one place its order is written down:
- *   1. logging  - sees every call first and last, so it logs the final status and the whole duration;
- *   2. errors   - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
- *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
- *                 as createOrderlyServer always does);
- *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   5. auth     - verify the token (or, without one, the mTLS client certificate's identity) and the method's
- *                 permission (skipped for public methods), set ctx.caller.
+ *   1. tracing    - a span around everything, active while the handler runs, its ids in ctx.trace for the log line
+ *                   (when given `tracing`);
+ *   2. metrics    - counts every call and its final code, and times all of it (when given `metrics`);
+ *   3. logging    - sees every call first and last, so it logs the final status and the whole duration;
+ *   4. errors     - turns anything thrown below into an OrderlyError (domain reason -> gRPC code + details);
+ *   5. streams    - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given
+ *                   `streams`, as createOrderlyServer always does);
+ *   6. deadline   - default/cap the deadline and abort the work when it passes, before any I/O happens;
+ *   7. auth       - verify the token (or, without one, the mTLS client certificate's identity) and the method's
+ *                   permission (skipped for public methods), set ctx.caller;
+ *   8. rate limit - a token bucket per caller and method (when given `rateLimiter`); after auth, as it keys on the
+ *                   verified caller, and before the handler, so a refused call costs nothing more.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "peerRoles"> & { streams?: OpenStreams },
+  options: Pick<
+    OrderlyServerOptions,
+    "logger" | "verifier" | "deadlines" | "peerRoles" | "tracing" | "metrics" | "rateLimiter"
+  > & {
+    streams?: OpenStreams;
+  },
 ): Interceptor[] {
   return [
+    ...(options.tracing ? [options.tracing.interceptor] : []),
+    ...(options.metrics ? [options.metrics.interceptor] : []),
     loggingInterceptor(options.logger),
     errorInterceptor,
     ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier, options.peerRoles)),
+    ...(options.rateLimiter ? [select(authRequired, options.rateLimiter.interceptor)] : []),
   ];
 }
 
@@ -63,6 +87,8 @@ export interface OrderlyServer {
   readonly grpc: Server;
   /** Health status per service ("" is the whole server). */
   readonly health: HealthImplementation;
+  /** Where the services register gauges (open watches, pool connections); goes nowhere with metrics off. */
+  readonly gauges: Gauges;
   /** Adds a service with typed handlers behind the interceptor chain. */
   addService<S extends GeneratedService>(definition: S, handlers: ServiceHandlers<S>): void;
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
@@ -84,6 +110,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
   return {
     grpc,
     health,
+    gauges: options.metrics ?? NO_GAUGES,
     addService(definition, handlers) {
       grpc.addService(
         withPreEncoding(definition) as never,

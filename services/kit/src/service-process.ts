@@ -4,6 +4,9 @@ import type { Config } from "./config.js";
 import { connectionOptions } from "./connection.js";
 import { peerRolesOf, serverCredentialsOf } from "./tls.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
+import { metricsHttpServer, ServerMetrics } from "./metrics.js";
+import { RateLimiter } from "./rate-limit.js";
+import { tracingFromSettings } from "./tracing.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -28,6 +31,9 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
   const logger = createLogger(process_.name, { level: config.LOG_LEVEL }, await logDestination(format));
   try {
     const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
+    // Observability: metrics on their own HTTP port when METRICS_ADDRESS is set.
+    const metrics = config.METRICS_ADDRESS === undefined ? undefined : new ServerMetrics({ processMetrics: true });
+    const tracing = tracingFromSettings(config, process_.name);
     const server = createOrderlyServer({
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
@@ -38,8 +44,14 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
           : logger.info("TLS certificates reloaded"),
       ),
       peerRoles: peerRolesOf(config.TLS_PEER_ROLES),
+      ...(metrics ? { metrics } : {}),
+      ...(tracing ? { tracing } : {}),
+      ...(config.RATE_LIMITS ? { rateLimiter: new RateLimiter(config.RATE_LIMITS) } : {}),
     });
     const close = await process_.register(server, logger);
+    const metricsServer =
+      metrics && config.METRICS_ADDRESS ? await metricsHttpServer(metrics.registry, config.METRICS_ADDRESS) : undefined;
+    if (metricsServer) logger.info({ port: metricsServer.port, address: config.METRICS_ADDRESS }, "metrics listening");
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -52,6 +64,8 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       }, graceMs).unref();
       await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
+      metricsServer?.server.close();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "spans not exported"));
       logger.info("stopped");
       process.exit(0);
     };

@@ -126,13 +126,16 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
     const pump: Next = async (request, ctx) => {
       const messages = handler(request, asHandlerContext(ctx));
       call.sendMetadata(ctx.responseMetadata);
+      const sent = ctx.onMessagesSent;
       for await (const item of messages) {
         ctx.signal.throwIfAborted();
         if (!Array.isArray(item)) {
           if (!call.write(item)) await drained(call, ctx.signal);
+          sent?.(1);
           continue;
         }
         for (const message of item) if (!call.write(message)) await drained(call, ctx.signal);
+        sent?.(item.length);
       }
     };
     const chain = compose(options.interceptors, pump);

@@ -14,7 +14,7 @@ import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
 import { SignJWT } from "jose";
 import { createLogger } from "./logging.js";
-import { createOrderlyServer, type OrderlyServer } from "./server.js";
+import { createOrderlyServer, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 import { createTokenVerifier, type AuthConfig } from "./token-verifier.js";
 import type { DeadlineOptions } from "./deadline.js";
 import type { PeerRoles } from "./tls.js";
@@ -64,7 +64,7 @@ export async function startTestServer(
     /** TLS (serverCredentialsOf) and the mTLS identities' roles. */
     credentials?: ServerCredentials;
     peerRoles?: PeerRoles;
-  } = {},
+  } & Pick<OrderlyServerOptions, "metrics" | "rateLimiter" | "tracing"> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -82,6 +82,9 @@ export async function startTestServer(
     ...(options.grpc ? { grpc: options.grpc } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.peerRoles ? { peerRoles: options.peerRoles } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   await register(server);
   const port = await server.listen("127.0.0.1:0");
@@ -141,3 +144,21 @@ export function bareUserClient(address: string, token?: string, channel?: Channe
 
 /** What bareUserClient returns. */
 export type BareUserClient = ReturnType<typeof bareUserClient>;
+
+/**
+ * The value of one sample in Prometheus's text format: the line of metric `name` whose labels include `labels`
+ * (others may be present); undefined when there is none. Throws when several lines match, so a test cannot pass on
+ * the wrong series.
+ */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const matches = text.split("\n").filter((line) => {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) return false;
+    const present = new Set((match[2] ?? "").split(/,(?=[a-zA-Z_]+=")/));
+    return wanted.every((pair) => present.has(pair));
+  });
+  if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
+  const [line] = matches;
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}

@@ -14,10 +14,12 @@ import {
   type Config,
   type Logger,
 } from "@orderly/kit";
+import type { Gauges } from "@orderly/kit/domain";
 import { OrderServiceService } from "@orderly/proto/orderly/order/v1/order_service";
 import { parseCurrencies } from "./domain/currencies.js";
 import { EventFeed } from "./domain/event-feed.js";
 import { Orders } from "./domain/order-service.js";
+import { WatchStats } from "./domain/watch.js";
 import type { OrderStore } from "./domain/order-store.js";
 import { orderHandlers } from "./grpc/order-handlers.js";
 import { grpcUserDirectory } from "./grpc/user-directory.js";
@@ -29,6 +31,7 @@ import { openSqliteOrderStore } from "./store/sqlite-order-store.js";
 async function openStorage(
   config: Config<"orders">,
   logger: Logger,
+  gauges: Gauges,
 ): Promise<{ store: OrderStore; feed: EventFeed; close(): Promise<void> }> {
   const onError = (error: unknown) => logger.warn({ err: error }, "event feed read failed");
   const url = config.DATABASE_URL;
@@ -42,7 +45,12 @@ async function openStorage(
     };
     return { store, feed, close };
   }
-  const store = await openPostgresOrderStore({ url, schema: config.ORDERS_DB_SCHEMA, statementTimeoutMs: 15_000 });
+  const store = await openPostgresOrderStore({
+    url,
+    schema: config.ORDERS_DB_SCHEMA,
+    statementTimeoutMs: 15_000,
+    gauges,
+  });
   // Other replicas' commits arrive by NOTIFY; the poll is a safety net for a notification lost with a connection.
   const feed = new EventFeed({ store, onError, pollIntervalMs: 5_000 });
   // Listen before the feed reads its start position, so nothing committed in between is missed.
@@ -78,7 +86,7 @@ await runServiceProcess({
   address: config.ORDERS_ADDRESS,
   config,
   async register(server, logger) {
-    const storage = await openStorage(config, logger);
+    const storage = await openStorage(config, logger, server.gauges);
     const tls = usersTls(config);
     const users = createUserClient({
       address: config.USERS_TARGET,
@@ -93,7 +101,9 @@ await runServiceProcess({
       currencies: parseCurrencies(config.CURRENCIES.join(",")),
       onCommitted: () => storage.feed.notify(),
     });
-    const watch = { store: storage.store, feed: storage.feed, heartbeatMs: config.WATCH_HEARTBEAT_MS };
+    const stats = new WatchStats();
+    stats.report(server.gauges);
+    const watch = { store: storage.store, feed: storage.feed, heartbeatMs: config.WATCH_HEARTBEAT_MS, stats };
     server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens(pageTokenSecretOf(config))));
     return async () => {
       users.close();

@@ -2,7 +2,7 @@
 // migrations that several replicas may start at once, transactions that never leak a client, and the one mapping from
 // "the database is gone" to a retryable UNAVAILABLE. Stores are not domain code, so they may use it; no gRPC here.
 import pg from "pg";
-import { DomainError, throwIfAborted } from "@orderly/kit/domain";
+import { DomainError, throwIfAborted, type Gauges } from "@orderly/kit/domain";
 import { checkMigrationOrder, type Migration } from "./migrations.js";
 
 export type { Migration } from "./migrations.js";
@@ -21,6 +21,8 @@ export interface PgPoolOptions {
   statementTimeoutMs?: number;
   /** Told about an idle connection's failure (the pool has already dropped it); ignored by default. */
   onIdleError?: (error: Error) => void;
+  /** Where to report the pool's connections (total, idle) and the queries waiting for one, as metrics. */
+  gauges?: Gauges;
 }
 
 /** The error every store raises while the database cannot be reached; callers may retry after retryAfterMs. */
@@ -51,6 +53,14 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
   // Without a listener, an idle connection's loss (a server restart) is an unhandled 'error' that kills the process.
   // pg-pool has already removed the broken client; the next call simply connects again.
   pool.on("error", (error) => options.onIdleError?.(error));
+  const gauges = options.gauges;
+  if (gauges) {
+    gauges.add("orderly_pg_pool_connections", "PostgreSQL pool: connections open.", () => pool.totalCount);
+    gauges.add("orderly_pg_pool_idle_connections", "PostgreSQL pool: connections idle.", () => pool.idleCount);
+    gauges.add("orderly_pg_pool_waiting_clients", "PostgreSQL pool: queries waiting for a connection.", () => {
+      return pool.waitingCount;
+    });
+  }
   return pool;
 }
 

@@ -3,6 +3,7 @@
 // SQLite file under DATA_DIR (default ./data). Every setting comes from the kit's config (loadConfigOrExit).
 import { join } from "node:path";
 import { createPageTokens, loadConfigOrExit, pageTokenSecretOf, runServiceProcess, type Config } from "@orderly/kit";
+import type { Gauges } from "@orderly/kit/domain";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import type { UserStore } from "./domain/user-store.js";
 import { Users } from "./domain/user-service.js";
@@ -10,9 +11,9 @@ import { userHandlers } from "./grpc/user-handlers.js";
 import { openPostgresUserStore } from "./store/postgres-user-store.js";
 import { openSqliteUserStore } from "./store/sqlite-user-store.js";
 
-function openStore(config: Config<"users">): Promise<UserStore> {
+function openStore(config: Config<"users">, gauges: Gauges): Promise<UserStore> {
   const url = config.DATABASE_URL;
-  if (url) return openPostgresUserStore({ url, schema: config.USERS_DB_SCHEMA, statementTimeoutMs: 15_000 });
+  if (url) return openPostgresUserStore({ url, schema: config.USERS_DB_SCHEMA, statementTimeoutMs: 15_000, gauges });
   return openSqliteUserStore({ path: join(config.DATA_DIR, "users.sqlite") });
 }
 
@@ -22,7 +23,7 @@ await runServiceProcess({
   address: config.USERS_ADDRESS,
   config,
   async register(server) {
-    const store = await openStore(config);
+    const store = await openStore(config, server.gauges);
     server.addService(
       UserServiceService,
       userHandlers(new Users({ store }), createPageTokens(pageTokenSecretOf(config))),

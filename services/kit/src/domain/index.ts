@@ -17,3 +17,4 @@ export { codePointLength, controlCharacterViolations } from "./text.js";
 export { DomainReason } from "./reasons.js";
 export { requireId, checkUpdateMask } from "./requests.js";
 export { newEtag, concurrentUpdate, writeWithRetries, UPDATE_RETRIES, type WriteTarget } from "./writes.js";
+export { NO_GAUGES, type Gauges } from "./gauges.js";

@@ -2,7 +2,7 @@
 // with heartbeats while idle. Ordering rests on one fact: revisions only grow. The watch subscribes before it reads the
 // head, replays up to that head, and from then on drops any event at or below the last revision it has passed, so an
 // event that is both replayed and queued live is delivered once, and none falls between the two.
-import { DomainError, invalidArgument, mayAccess, throwIfAborted, type Access } from "@orderly/kit/domain";
+import { DomainError, invalidArgument, mayAccess, throwIfAborted, type Access, type Gauges } from "@orderly/kit/domain";
 import type { EventFeed } from "./event-feed.js";
 import type { OrderEvent } from "./model.js";
 import type { OrderStore } from "./order-store.js";
@@ -36,6 +36,44 @@ export interface WatchDeps {
   queueLimit?: number;
   /** Events per store read during replay. */
   replayBatchSize?: number;
+  /** Where open watches are counted for metrics. */
+  stats?: WatchStats;
+}
+
+/** The open watches and the live events queued for them, counted for metrics (read when scraped, never per event). */
+export class WatchStats {
+  private readonly queues = new Set<{ size(): number }>();
+
+  /** Watches open now. */
+  get openWatches(): number {
+    return this.queues.size;
+  }
+
+  /** Live events waiting in the open watches' queues, summed. */
+  queuedEvents(): number {
+    let queued = 0;
+    for (const queue of this.queues) queued += queue.size();
+    return queued;
+  }
+
+  /** Registers both figures as gauges. */
+  report(gauges: Gauges): void {
+    gauges.add("orderly_watch_open_streams", "WatchOrders streams open in this process.", () => this.openWatches);
+    gauges.add(
+      "orderly_watch_queued_events",
+      "Live order events queued for open WatchOrders streams, not yet sent.",
+      () => this.queuedEvents(),
+    );
+  }
+
+  /** Counts a watch's queue in, until close(queue). */
+  open(queue: { size(): number }): void {
+    this.queues.add(queue);
+  }
+
+  close(queue: { size(): number }): void {
+    this.queues.delete(queue);
+  }
 }
 
 /** The reasons a watch fails with. */
@@ -118,6 +156,7 @@ async function* watch(
     queue.fail(signal.reason);
   };
   signal.addEventListener("abort", onAbort, { once: true });
+  deps.stats?.open(queue);
 
   try {
     let head = Math.max(feed.head(), await store.headRevision(signal));
@@ -173,6 +212,7 @@ async function* watch(
       lastYield = performance.now();
     }
   } finally {
+    deps.stats?.close(queue);
     signal.removeEventListener("abort", onAbort);
     stopListening();
     queue.fail(undefined);
@@ -241,6 +281,11 @@ class LiveQueue {
   /** True once a push found the queue full (its events were dropped); a method so each check reads it afresh. */
   hasOverflowed(): boolean {
     return this.overflowed;
+  }
+
+  /** Events queued, not yet shifted. */
+  size(): number {
+    return this.items.length - this.first;
   }
 
   push(event: OrderEvent): void {
