@@ -43,10 +43,30 @@ export function instrumentationOn(pid: number): Promise<void> {
   return control(pid, "-i", "on");
 }
 
-/** One dump: total instructions and their split by the object they ran in (binary, shared library, JIT code). */
+/** What an instruction was spent on, by the name of the function that executed it. */
+export type Kind = "run" | "gc" | "compile";
+
+/**
+ * One dump: total instructions, their split by the object they ran in (binary, shared library, JIT code) and by kind:
+ * V8 compiling (optimising) code, which after warm-up comes in bursts that no call causes, garbage collection, and the
+ * rest, running the calls.
+ */
 export interface Dump {
   instructions: number;
   byObject: Record<string, number>;
+  byKind: Record<Kind, number>;
+}
+
+// V8's and node's C++ names, as the node binary's symbols give them.
+const COMPILE =
+  /compiler::|[Mm]aglev|[Tt]urboshaft|Deoptimizer|OptimizingCompile|Compiler::|BytecodeGenerator|Parser|Baseline|CodeGenerator|Assembler/;
+const GC =
+  /Scaveng|MarkCompact|Sweeper|Heap::|heap::|Marking|Evacuat|GCTracer|ConcurrentMarking|MemoryAllocator|Pretenuring|MinorMC/;
+
+function kindOf(fn: string): Kind {
+  if (COMPILE.test(fn)) return "compile";
+  if (GC.test(fn)) return "gc";
+  return "run";
 }
 
 /** Zeroes the counters, awaits work(), dumps, and returns what the process executed meanwhile. */
@@ -71,28 +91,35 @@ function dumpFiles(outFile: string): string[] {
 
 /**
  * Reads a callgrind dump (format: valgrind's docs, "Callgrind Format Specification"): the totals line, and each
- * function's self cost (cost lines not following a calls= line) summed by its object (ob=), names compressed as "(n)".
+ * function's self cost (cost lines not following a calls= line) summed by its object (ob=) and by the kind its name
+ * (fn=) says.
  */
 export function parseDump(text: string): Dump {
   const objects = new Map<string, string>();
   const byObject: Record<string, number> = {};
+  const byKind: Record<Kind, number> = { run: 0, gc: 0, compile: 0 };
   let object = "?";
+  let kind: Kind = "run";
   let afterCalls = false;
   let instructions = Number.NaN;
   for (const line of text.split("\n")) {
     if (line.startsWith("totals:")) instructions = Number(line.slice(7).trim());
     else if (line.startsWith("ob=")) object = objectName(objects, line.slice(3));
+    else if (line.startsWith("fn=")) kind = kindOf(line.slice(3));
     else if (line.startsWith("calls=")) afterCalls = true;
     else if (/^[+\-*\d]/.test(line)) {
       if (afterCalls) afterCalls = false;
       else {
         const cost = Number(line.trim().split(/\s+/).at(-1));
-        if (Number.isFinite(cost)) byObject[object] = (byObject[object] ?? 0) + cost;
+        if (Number.isFinite(cost)) {
+          byObject[object] = (byObject[object] ?? 0) + cost;
+          byKind[kind] += cost;
+        }
       }
     }
   }
   if (!Number.isFinite(instructions)) throw new Error("callgrind dump without a totals line");
-  return { instructions, byObject };
+  return { instructions, byObject, byKind };
 }
 
 function objectName(objects: Map<string, string>, spec: string): string {

@@ -28,7 +28,7 @@ const FULL: Profile = {
   unary: { concurrency: 32, warmupSeconds: 3, durationSeconds: 10 },
   watch: { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10 },
   micro: { warmupMs: 500, budgetMs: 1_000 },
-  instructions: { warmupCalls: 5_000, calls: 2_000, samples: 5 },
+  instructions: { warmupCalls: 10_000, calls: 1_000, samples: 3 },
   starts: 3,
 };
 
