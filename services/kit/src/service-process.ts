@@ -1,7 +1,7 @@
 // The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import type { Config } from "./config.js";
-import { createLogger, logDestination, logFormatOf } from "./logging.js";
+import { createLogger, flushLog, logDestination, logFormatOf } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -36,11 +36,13 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       // The promise to an orchestrator: the process is gone within the grace period, even if closing hangs.
       setTimeout(() => {
         logger.error({ graceMs }, "not stopped within the grace period; exiting");
-        process.exit(1);
+        void flushLog(logger, 100).finally(() => process.exit(1));
       }, graceMs).unref();
       await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
       logger.info("stopped");
+      // The log is written asynchronously: every call's line goes out before the process does.
+      await flushLog(logger);
       process.exit(0);
     };
     // Before "listening" is logged: whoever waits for that line may signal at once.
@@ -50,6 +52,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     logger.info({ port, address: process_.address }, "listening");
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
+    await flushLog(logger);
     process.exit(1);
   }
 }
