@@ -17,12 +17,16 @@ import { fmt } from "./lib/stats.js";
 import { ensureDir, type SuiteContext } from "./suites/context.js";
 import { createOrderSuite } from "./suites/create-order.js";
 import { getUserSuite } from "./suites/get-user.js";
+import { instructionsSuite } from "./suites/instructions.js";
 import { interceptorsSuite } from "./suites/interceptors.js";
+import { startupSuite } from "./suites/startup.js";
 import { streamUsersSuite } from "./suites/stream-users.js";
 import { watchOrdersSuite } from "./suites/watch-orders.js";
 
 const SUITE_RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<SuiteReport>> = {
   getuser: getUserSuite,
+  instructions: instructionsSuite,
+  startup: startupSuite,
   stream: streamUsersSuite,
   createorder: createOrderSuite,
   watch: watchOrdersSuite,

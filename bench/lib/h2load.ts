@@ -12,12 +12,10 @@ export interface H2loadResult {
   maxMs: number;
 }
 
-/** How hard h2load pushes: connections, streams per connection, and how long. */
-export interface H2loadLoad {
-  clients: number;
-  streamsPerClient: number;
-  durationSeconds: number;
-}
+/** How hard h2load pushes: connections, streams per connection, and how long (or how many requests). */
+export type H2loadLoad = { clients: number; streamsPerClient: number } & (
+  { durationSeconds: number } | { requests: number }
+);
 
 /** Throws an actionable error when h2load is missing. */
 export function requireH2load(): void {
@@ -30,7 +28,7 @@ export function requireH2load(): void {
   }
 }
 
-/** POSTs `body` to http://address/path (HTTP/2 with prior knowledge) for the given time, on the load core. */
+/** POSTs `body` to http://address/path (HTTP/2 with prior knowledge) for the given time or count, on the load core. */
 export async function h2load(
   address: string,
   path: string,
@@ -39,8 +37,7 @@ export async function h2load(
   load: H2loadLoad,
 ): Promise<H2loadResult> {
   const args = [
-    "-D",
-    `${Math.round(load.durationSeconds * 1000)}ms`,
+    ...("requests" in load ? ["-n", String(load.requests)] : ["-D", `${Math.round(load.durationSeconds * 1000)}ms`]),
     "-c",
     String(load.clients),
     "-m",

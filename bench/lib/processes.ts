@@ -35,12 +35,26 @@ export const serverProfiling: { dir: string | undefined } = { dir: undefined };
 /** Where run.ts puts the bundled servers (plain node, no tsx loader: what `npm start` runs). */
 export const BUNDLE_DIR = resolve(REPO_ROOT, "bench/results/dist");
 
-function command(core: string | undefined, entry: string, nodeFlags: readonly string[] = []): [string, string[]] {
+function command(
+  core: string | undefined,
+  entry: string,
+  nodeFlags: readonly string[] = [],
+  wrapper: readonly string[] = [],
+): [string, string[]] {
   // Bundles (.mjs) run on plain node, as shipped; TypeScript entries need tsx.
   const node = entry.endsWith(".mjs")
     ? [...nodeFlags, resolve(REPO_ROOT, entry)]
     : [...nodeFlags, "--import", "tsx", resolve(REPO_ROOT, entry)];
-  return core ? ["taskset", ["-c", core, process.execPath, ...node]] : [process.execPath, node];
+  const line = [...wrapper, process.execPath, ...node];
+  return core ? ["taskset", ["-c", core, ...line]] : [line[0]!, line.slice(1)];
+}
+
+/** How to start a server beyond its entry and environment. */
+export interface StartOptions {
+  /** A command the node process runs under (e.g. valgrind and its flags); it must exec node in the same process. */
+  wrapper?: readonly string[];
+  /** How long it may take to log "listening" (default 30 s). */
+  listenTimeoutMs?: number;
 }
 
 /** A server process under test. */
@@ -66,11 +80,17 @@ export async function startServer(
   entry: string,
   env: Record<string, string>,
   logFile: string,
+  options: StartOptions = {},
 ): Promise<RunningServer> {
   const out = openSync(logFile, "w");
   // Node 20 names profiles by pid and thread itself (tsx adds a loader thread), so each server gets its own directory.
   const profileDir = serverProfiling.dir && join(serverProfiling.dir, `${basename(logFile, ".log")}-${Date.now()}`);
-  const [cmd, args] = command(PINNING?.server, entry, profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []);
+  const [cmd, args] = command(
+    PINNING?.server,
+    entry,
+    profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [],
+    options.wrapper,
+  );
   let child: ChildProcess;
   try {
     // LOG_LEVEL=info is what ships; the log goes to a file, as a real deployment's would, never to an unread pipe.
@@ -83,7 +103,7 @@ export async function startServer(
     closeSync(out);
   }
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  const port = await waitForListening(child, logFile, name);
+  const port = await waitForListening(child, logFile, name, options.listenTimeoutMs ?? 30_000);
   return {
     name,
     pid: child.pid!,
@@ -101,7 +121,12 @@ export async function startServer(
   };
 }
 
-async function waitForListening(child: ChildProcess, logFile: string, name: string): Promise<number> {
+async function waitForListening(
+  child: ChildProcess,
+  logFile: string,
+  name: string,
+  timeoutMs: number,
+): Promise<number> {
   const started = Date.now();
   for (;;) {
     const text = readFileSync(logFile, "utf8").slice(0, 256 * 1024);
@@ -113,9 +138,9 @@ async function waitForListening(child: ChildProcess, logFile: string, name: stri
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before listening:\n${text.slice(-2000)}`);
     }
-    if (Date.now() - started > 30_000) {
+    if (Date.now() - started > timeoutMs) {
       child.kill("SIGKILL");
-      throw new Error(`${name} did not log "listening" within 30 s:\n${text.slice(-2000)}`);
+      throw new Error(`${name} did not log "listening" within ${timeoutMs / 1000} s:\n${text.slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

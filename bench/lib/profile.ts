@@ -15,6 +15,10 @@ export interface Profile {
   watch: { streams: number; connections: number; changesPerSecond: number; durationSeconds: number };
   /** The interceptor microbenchmark, per case. */
   micro: { warmupMs: number; budgetMs: number };
+  /** GetUser under callgrind: calls before counting (uncounted), calls per sample, samples per server and run. */
+  instructions: { warmupCalls: number; calls: number; samples: number };
+  /** Cold starts per service and run (start to SERVING, idle RSS). */
+  starts: number;
 }
 
 const FULL: Profile = {
@@ -24,6 +28,8 @@ const FULL: Profile = {
   unary: { concurrency: 32, warmupSeconds: 3, durationSeconds: 10 },
   watch: { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10 },
   micro: { warmupMs: 500, budgetMs: 1_000 },
+  instructions: { warmupCalls: 10_000, calls: 1_000, samples: 3 },
+  starts: 3,
 };
 
 const SMOKE: Profile = {
@@ -33,10 +39,12 @@ const SMOKE: Profile = {
   unary: { concurrency: 8, warmupSeconds: 0.3, durationSeconds: 1 },
   watch: { streams: 20, connections: 2, changesPerSecond: 20, durationSeconds: 1 },
   micro: { warmupMs: 50, budgetMs: 100 },
+  instructions: { warmupCalls: 300, calls: 50, samples: 1 },
+  starts: 1,
 };
 
 /** The suites, in the order they run. */
-export const SUITES = ["getuser", "stream", "createorder", "watch", "interceptors"] as const;
+export const SUITES = ["getuser", "instructions", "startup", "stream", "createorder", "watch", "interceptors"] as const;
 /** One of SUITES. */
 export type SuiteName = (typeof SUITES)[number];
 

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Profile } from "../lib/profile.js";
-import { startServer, type RunningServer } from "../lib/processes.js";
+import { startServer, type RunningServer, type StartOptions } from "../lib/processes.js";
 
 /** Shared state of one benchmark session. */
 export interface SuiteContext {
@@ -26,7 +26,7 @@ export interface SuiteContext {
 const COMMON_ENV = { SHUTDOWN_GRACE_MS: "2000" };
 
 /** The real UserService process (services/users/src/main.ts, bundled as npm run build does) on the seeded data. */
-export function startUsers(ctx: SuiteContext, logName: string): Promise<RunningServer> {
+export function startUsers(ctx: SuiteContext, logName: string, options?: StartOptions): Promise<RunningServer> {
   return startServer(
     "users",
     "bench/results/dist/users.mjs",
@@ -37,6 +37,7 @@ export function startUsers(ctx: SuiteContext, logName: string): Promise<RunningS
       USERS_ADDRESS: "127.0.0.1:0",
     },
     join(ctx.logDir, `${logName}.log`),
+    options,
   );
 }
 
@@ -57,13 +58,25 @@ export function startOrders(ctx: SuiteContext, users: RunningServer, logName: st
   );
 }
 
-/** The bare grpc-js baseline (bench/servers/bare-users.ts, bundled the same way). */
-export function startBareUsers(ctx: SuiteContext, logName: string, streamUsers: number): Promise<RunningServer> {
+/**
+ * The bare grpc-js baseline (bench/servers/bare-users.ts, bundled the same way); with `sqlite`, GetUser reads the
+ * seeded users.sqlite as Orderly does instead of an in-memory Map.
+ */
+export function startBareUsers(
+  ctx: SuiteContext,
+  logName: string,
+  streamUsers: number,
+  options: StartOptions & { sqlite?: boolean } = {},
+): Promise<RunningServer> {
   return startServer(
     "bare",
     "bench/results/dist/bare-users.mjs",
-    { BARE_STREAM_USERS: String(streamUsers) },
+    {
+      BARE_STREAM_USERS: String(streamUsers),
+      ...(options.sqlite ? { BARE_USERS_DB: join(ctx.usersDataDir, "users.sqlite") } : {}),
+    },
     join(ctx.logDir, `${logName}.log`),
+    options,
   );
 }
 

@@ -1,8 +1,8 @@
 // 1. Unary GetUser through Orderly's whole chain (JWT auth, logging, deadlines, error mapping, SQLite read) against the
-// bare grpc-js server, both driven by h2load with the same gRPC-framed body and headers. Before any load, one answer
-// from each server is read with node:http2: its grpc-status must be 0 and its message byte-identical to the seeded
-// user, because h2load counts HTTP 200 as success whatever grpc-status says. Afterwards Orderly's call log must show
-// only OK calls.
+// bare grpc-js server doing the same SQLite read, both driven by h2load with the same gRPC-framed body and headers.
+// Before any load, one answer from each server is read with node:http2: its grpc-status must be 0 and its message
+// byte-identical to the seeded user, because h2load counts HTTP 200 as success whatever grpc-status says. Afterwards
+// Orderly's call log must show only OK calls.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GetUserRequest, GetUserResponse } from "@orderly/proto/orderly/user/v1/user_service";
@@ -16,6 +16,8 @@ import { spread } from "../lib/stats.js";
 import { requireAllOk, startBareUsers, startUsers, type SuiteContext } from "./context.js";
 
 const PATH = "/orderly.user.v1.UserService/GetUser";
+/** What the whole chain may cost per call above bare grpc-js doing the same SQLite read: server CPU, µs. */
+const CPU_ABOVE_BARE_TARGET_US = 20;
 /** The seeded user every request asks for. */
 const USER_INDEX = 42;
 
@@ -70,7 +72,9 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
     for (const kind of run % 2 === 0 ? (["bare", "orderly"] as const) : (["orderly", "bare"] as const)) {
       ctx.progress(`GetUser run ${run + 1}/${ctx.runs}: ${kind}`);
       const server =
-        kind === "orderly" ? await startUsers(ctx, "getuser-orderly") : await startBareUsers(ctx, "getuser-bare", 1000);
+        kind === "orderly"
+          ? await startUsers(ctx, "getuser-orderly")
+          : await startBareUsers(ctx, "getuser-bare", 1000, { sqlite: true });
       try {
         measured[kind] = await measure(server);
       } finally {
@@ -83,6 +87,7 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
 
   const of = (kind: "orderly" | "bare", pick: (m: Measured) => number) => spread(runs.map((r) => pick(r[kind])));
   const ratio = spread(runs.map((r) => r.orderly.requestsPerSecond / r.bare.requestsPerSecond));
+  const above = spread(runs.map((r) => r.orderly.cpuUsPerRequest - r.bare.cpuUsPerRequest));
   const load = ctx.profile.h2load;
   const line = (kind: "orderly" | "bare") =>
     [
@@ -137,6 +142,14 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
         ratio,
         target: ">= 0.85x",
         met: ratio.median >= 0.85,
+      },
+      {
+        benchmark: "1a. GetUser server CPU per call above bare (h2load)",
+        unit: "µs",
+        orderly: above,
+        target: `<= ${CPU_ABOVE_BARE_TARGET_US} µs`,
+        met: above.median <= CPU_ABOVE_BARE_TARGET_US,
+        digits: 1,
       },
     ],
     details: [

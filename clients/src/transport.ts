@@ -14,7 +14,7 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
-import { Code, currentCallScope, earliestDeadline, OrderlyError } from "@orderly/common";
+import { Code, currentCallScope, earliestDeadline, OrderlyError, wantCallScopes } from "@orderly/common";
 import { TargetBreaker, type CircuitBreakerOptions } from "./circuit-breaker.js";
 import type { ClientObserver } from "./observer.js";
 import { callWithRetries, stoppedBy, type CallPlan, type Resilience } from "./resilient-call.js";
@@ -114,6 +114,8 @@ export class Transport<C extends Client> {
     private readonly serviceName: string,
     private readonly options: ClientOptions,
   ) {
+    // From now on the server kit runs calls in a scope this client's calls can inherit from.
+    wantCallScopes();
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
     this.methodSafety = methodSafetyOf(serviceName);
     effectivePolicy(options.retry ?? {}, undefined); // refuses a nonsensical policy now rather than on a call

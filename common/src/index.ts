@@ -2,4 +2,12 @@
 // rather than on each other. The error class first, then its wire encoding, then the call scope.
 export { OrderlyError, Code } from "./orderly-error.js";
 export { encodeStatus, decodeStatus, ERROR_DOMAIN, STATUS_DETAILS_KEY, type ErrorDetails } from "./rich-status.js";
-export { runInCallScope, currentCallScope, outsideCallScope, earliestDeadline, type CallScope } from "./call-scope.js";
+export {
+  runInCallScope,
+  currentCallScope,
+  outsideCallScope,
+  earliestDeadline,
+  wantCallScopes,
+  callScopesWanted,
+  type CallScope,
+} from "./call-scope.js";

@@ -1,7 +1,9 @@
 // Every call has a deadline: the caller's, or a default when it set none, capped at a maximum. Server streams keep the
 // caller's deadline if any and get neither default nor cap (a watch may rightly stay open for hours). When the deadline
 // passes the call's signal fires, the handler's work stops, and the caller gets DEADLINE_EXCEEDED at once, even if the
-// handler ignores the signal.
+// handler ignores the signal. The deadlines of all calls share one timer (DeadlineWheel): a call costs a Set insert and
+// delete instead of a timer of its own, and a deadline fires about one slot (5 ms) late at most, never early.
+import { outsideCallScope } from "@orderly/common";
 import { DomainError } from "./domain/errors.js";
 import type { Interceptor } from "./interceptor.js";
 
@@ -21,8 +23,81 @@ export function deadlineExceeded(): DomainError {
   return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the call's deadline passed before it finished");
 }
 
+/** Something that must happen at a time unless cancelled first. */
+export interface DeadlineEntry {
+  /** Runs at (or about one slot after) the time it was added for, unless cancelled. */
+  readonly fire: () => void;
+}
+
+/**
+ * Deadlines in coarse time slots under a single timer: add() files an entry under the slot its time falls in (rounded
+ * up, so an entry never fires early), cancel() takes it out again. The one unref'd timer is armed for the earliest slot
+ * filed; when it fires it runs the entries of the slots that have passed and re-arms for the earliest one left. Most
+ * calls finish long before their deadline and share the default one, so a call costs one Map lookup, a Set add and a
+ * Set delete, and the timer fires about once per default deadline (10 s), not once per call.
+ */
+export class DeadlineWheel {
+  private readonly slots = new Map<number, Set<DeadlineEntry>>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedSlot = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly slotMs = 5,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Files entry to fire at epoch millisecond `at`; returns the function that cancels it. */
+  add(at: number, entry: DeadlineEntry): () => void {
+    const slot = Math.ceil(at / this.slotMs);
+    let entries = this.slots.get(slot);
+    if (!entries) this.slots.set(slot, (entries = new Set()));
+    entries.add(entry);
+    if (slot < this.armedSlot) this.arm(slot);
+    return () => {
+      if (entries.delete(entry) && entries.size === 0) this.slots.delete(slot);
+    };
+  }
+
+  /** How many entries are filed (for tests). */
+  get size(): number {
+    let count = 0;
+    for (const entries of this.slots.values()) count += entries.size;
+    return count;
+  }
+
+  private arm(slot: number): void {
+    this.armedSlot = slot;
+    clearTimeout(this.timer);
+    const delay = Math.max(0, slot * this.slotMs - this.now());
+    // Made outside any call scope: the timer serves every call, and must not carry one call's scope around.
+    this.timer = outsideCallScope(() => setTimeout(() => this.fire(), delay).unref());
+  }
+
+  private fire(): void {
+    this.armedSlot = Number.POSITIVE_INFINITY;
+    this.timer = undefined;
+    const current = Math.floor(this.now() / this.slotMs);
+    let next = Number.POSITIVE_INFINITY;
+    for (const [slot, entries] of this.slots) {
+      if (slot > current) {
+        next = Math.min(next, slot);
+        continue;
+      }
+      this.slots.delete(slot);
+      for (const entry of entries) entry.fire();
+    }
+    if (next < this.armedSlot) this.arm(next);
+  }
+}
+
+/** The wheel every deadline interceptor of the process shares. */
+const sharedWheel = new DeadlineWheel();
+
 /** Computes the effective deadline (caller's, default, cap) and aborts the call's work when it passes. */
-export function deadlineInterceptor(options: DeadlineOptions = DEFAULT_DEADLINES): Interceptor {
+export function deadlineInterceptor(
+  options: DeadlineOptions = DEFAULT_DEADLINES,
+  wheel: DeadlineWheel = sharedWheel,
+): Interceptor {
   return (next) => async (request, ctx) => {
     const now = Date.now();
     const callers = ctx.deadline;
@@ -32,13 +107,12 @@ export function deadlineInterceptor(options: DeadlineOptions = DEFAULT_DEADLINES
         : new Date(Math.min(callers?.getTime() ?? now + options.defaultMs, now + options.maxMs));
     ctx.deadline = deadline;
     if (!deadline) return next(request, ctx);
-    const remaining = deadline.getTime() - now;
-    if (remaining <= 0) throw deadlineExceeded();
-    const timer = setTimeout(() => ctx.abort(deadlineExceeded()), remaining);
+    if (deadline.getTime() <= now) throw deadlineExceeded();
+    const cancel = wheel.add(deadline.getTime(), { fire: () => ctx.abort(deadlineExceeded()) });
     try {
       return await untilAborted(next(request, ctx), ctx.signal);
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   };
 }

@@ -3,7 +3,7 @@
 import type { Config } from "./config.js";
 import { connectionOptions } from "./connection.js";
 import { peerRolesOf, serverCredentialsOf } from "./tls.js";
-import { createLogger, logDestination, logFormatOf } from "./logging.js";
+import { createLogger, flushLog, logDestination, logFormatOf } from "./logging.js";
 import { metricsHttpServer, ServerMetrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
 import { tracingFromSettings } from "./tracing.js";
@@ -60,13 +60,15 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
       // The promise to an orchestrator: the process is gone within the grace period, even if closing hangs.
       setTimeout(() => {
         logger.error({ graceMs }, "not stopped within the grace period; exiting");
-        process.exit(1);
+        void flushLog(logger, 100).finally(() => process.exit(1));
       }, graceMs).unref();
       await server.shutdown({ drainMs, graceMs: graceMs - closeReserveMs });
       await close();
       metricsServer?.server.close();
       await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "spans not exported"));
       logger.info("stopped");
+      // The log is written asynchronously: every call's line goes out before the process does.
+      await flushLog(logger);
       process.exit(0);
     };
     // Before "listening" is logged: whoever waits for that line may signal at once.
@@ -77,6 +79,7 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     logger.info({ port, address: process_.address, tls }, "listening");
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
+    await flushLog(logger);
     process.exit(1);
   }
 }

@@ -1,7 +1,7 @@
 // Binds a typed service implementation to grpc-js. For every call it builds the typed CallContext, runs the
 // interceptor chain, and speaks grpc-js: unary callbacks, server streams written with backpressure, errors as
-// status + `grpc-status-details-bin`. Handlers run inside a call scope, so Orderly clients they use inherit the
-// deadline and cancellation of the call (see @orderly/common call-scope).
+// status + `grpc-status-details-bin`. Once an Orderly client exists in the process, handlers run inside a call scope,
+// so the clients they use inherit the deadline and cancellation of the call (see @orderly/common call-scope).
 import {
   Metadata,
   type ServerUnaryCall,
@@ -10,7 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { OrderlyError, runInCallScope } from "@orderly/common";
+import { callScopesWanted, OrderlyError, runInCallScope } from "@orderly/common";
 import type { CallContext, HandlerContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
@@ -148,19 +148,23 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
 }
 
 /**
- * Runs the chain inside the call scope that outgoing Orderly client calls inherit, and detaches the call's
- * cancellation listener once it settles (grpc-js also emits "cancelled" after a call that finished normally).
+ * Runs the chain (inside the call scope that outgoing Orderly client calls inherit, when a client exists), and
+ * detaches the call's cancellation listener once it settles (grpc-js also emits "cancelled" after a call that finished
+ * normally).
  */
 function run(chain: Next, request: unknown, ctx: CallContext, detach: () => void): Promise<unknown> {
-  const scope = {
+  const result = callScopesWanted() ? runInCallScope(scopeOf(ctx), () => chain(request, ctx)) : chain(request, ctx);
+  result.then(detach, detach);
+  return result;
+}
+
+function scopeOf(ctx: CallContext) {
+  return {
     get deadline() {
       return ctx.deadline;
     },
     signal: ctx.signal,
   };
-  const result = runInCallScope(scope, () => chain(request, ctx));
-  result.then(detach, detach);
-  return result;
 }
 
 /** Errors escaping the chain are already OrderlyErrors; this is the backstop should an interceptor be missing. */
