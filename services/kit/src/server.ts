@@ -11,6 +11,7 @@ import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
+import { decodingInterceptor, withTolerantDecoding } from "./request-decoding.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
 import type { TokenVerifier } from "./token.js";
 
@@ -29,7 +30,8 @@ export interface OrderlyServerOptions {
  *   3. streams  - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given `streams`,
  *                 as createOrderlyServer always does);
  *   4. deadline - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller.
+ *   5. auth     - verify the token and the method's permission (skipped for public methods), set ctx.caller;
+ *   6. decoding - a body grpc-js could not decode (see withTolerantDecoding) is INVALID_ARGUMENT, never a handler's.
  */
 export function orderlyInterceptors(
   options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines"> & { streams?: OpenStreams },
@@ -40,6 +42,7 @@ export function orderlyInterceptors(
     ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier)),
+    decodingInterceptor,
   ];
 }
 
@@ -80,7 +83,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
     health,
     addService(definition, handlers) {
       grpc.addService(
-        withPreEncoding(definition) as never,
+        withPreEncoding(withTolerantDecoding(definition)) as never,
         bindService(definition, handlers, { interceptors, logger: options.logger }),
       );
       const path = Object.values(definition)[0]?.path ?? "";
