@@ -6,9 +6,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { removeBundles } from "../soak/lib/bundles.js";
 import { postgresBinDir } from "../soak/lib/private-postgres.js";
 import { failureReport, runScenario } from "../soak/lib/run-scenario.js";
+import { fuzz } from "../soak/scenarios/fuzz.js";
 import { hostileTokens } from "../soak/scenarios/hostile-tokens.js";
 
-const scenarios = [hostileTokens];
+const scenarios = [hostileTokens, fuzz];
 
 function serverBinaries(): string | undefined {
   try {

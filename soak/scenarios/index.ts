@@ -4,6 +4,7 @@ import { kill9 } from "./kill9.js";
 import { postgresRestart } from "./postgres-restart.js";
 import { gracefulShutdown } from "./graceful-shutdown.js";
 import { hostileTokens } from "./hostile-tokens.js";
+import { fuzz } from "./fuzz.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
@@ -12,4 +13,5 @@ export const scenarios: readonly Scenario[] = [
   postgresRestart,
   gracefulShutdown,
   hostileTokens,
+  fuzz,
 ];
