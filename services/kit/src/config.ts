@@ -141,6 +141,10 @@ const orders = {
   WATCH_HEARTBEAT_MS: wholeNumber("milliseconds", 1)
     .default(30_000)
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
+  // Slow consumers (soak row slow-consumers): how far a watcher may fall behind before it is ended.
+  WATCH_QUEUE_LIMIT: wholeNumber("events", 1).default(1_000).meta({
+    description: "live events buffered per WatchOrders stream for a reader that is not keeping up; one more ends it with WATCH_TOO_SLOW",
+  }),
 };
 
 // RFC 7518 §3.2: an HMAC key must be at least as long as the hash; a short secret can be brute-forced offline (and

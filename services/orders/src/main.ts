@@ -77,7 +77,12 @@ await runServiceProcess({
       currencies: parseCurrencies(config.CURRENCIES.join(",")),
       onCommitted: () => storage.feed.notify(),
     });
-    const watch = { store: storage.store, feed: storage.feed, heartbeatMs: config.WATCH_HEARTBEAT_MS };
+    const watch = {
+      store: storage.store,
+      feed: storage.feed,
+      heartbeatMs: config.WATCH_HEARTBEAT_MS,
+      queueLimit: config.WATCH_QUEUE_LIMIT,
+    };
     server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens(pageTokenSecretOf(config))));
     return async () => {
       users.close();
