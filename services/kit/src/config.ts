@@ -143,7 +143,8 @@ const orders = {
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
   // Slow consumers (soak row slow-consumers): how far a watcher may fall behind before it is ended.
   WATCH_QUEUE_LIMIT: wholeNumber("events", 1).default(1_000).meta({
-    description: "live events buffered per WatchOrders stream for a reader that is not keeping up; one more ends it with WATCH_TOO_SLOW",
+    description:
+      "live events buffered per WatchOrders stream for a reader that is not keeping up; one more ends it with WATCH_TOO_SLOW",
   }),
 };
 

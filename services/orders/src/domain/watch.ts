@@ -68,7 +68,8 @@ const MAX_CATCH_UP_ROUNDS = 3;
 /**
  * Streams order events in scope: replay after request.sinceRevision, a sync marker, then live events and heartbeats.
  * One item per next(); a consumer that stops pulling lets live events queue up to queueLimit, then the next pull throws
- * WATCH_TOO_SLOW (and deps.onOverflow is told at once). Aborting `signal` rejects a pending next() with signal.reason and unsubscribes at once.
+ * WATCH_TOO_SLOW (and deps.onOverflow is told at once). Aborting `signal` rejects a pending next() with signal.reason
+ * and unsubscribes at once.
  */
 export function watchOrders(
   deps: WatchDeps,
