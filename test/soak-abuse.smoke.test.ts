@@ -8,8 +8,9 @@ import { postgresBinDir } from "../soak/lib/private-postgres.js";
 import { failureReport, runScenario } from "../soak/lib/run-scenario.js";
 import { fuzz } from "../soak/scenarios/fuzz.js";
 import { hostileTokens } from "../soak/scenarios/hostile-tokens.js";
+import { slowConsumers } from "../soak/scenarios/slow-consumers.js";
 
-const scenarios = [hostileTokens, fuzz];
+const scenarios = [hostileTokens, fuzz, slowConsumers];
 
 function serverBinaries(): string | undefined {
   try {

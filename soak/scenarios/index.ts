@@ -5,6 +5,7 @@ import { postgresRestart } from "./postgres-restart.js";
 import { gracefulShutdown } from "./graceful-shutdown.js";
 import { hostileTokens } from "./hostile-tokens.js";
 import { fuzz } from "./fuzz.js";
+import { slowConsumers } from "./slow-consumers.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
@@ -14,4 +15,5 @@ export const scenarios: readonly Scenario[] = [
   gracefulShutdown,
   hostileTokens,
   fuzz,
+  slowConsumers,
 ];
