@@ -6,11 +6,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { removeBundles } from "../soak/lib/bundles.js";
 import { postgresBinDir } from "../soak/lib/private-postgres.js";
 import { failureReport, runScenario } from "../soak/lib/run-scenario.js";
+import { authzMatrix } from "../soak/scenarios/authz-matrix.js";
 import { fuzz } from "../soak/scenarios/fuzz.js";
 import { hostileTokens } from "../soak/scenarios/hostile-tokens.js";
 import { slowConsumers } from "../soak/scenarios/slow-consumers.js";
 
-const scenarios = [hostileTokens, fuzz, slowConsumers];
+const scenarios = [hostileTokens, authzMatrix, fuzz, slowConsumers];
 
 function serverBinaries(): string | undefined {
   try {

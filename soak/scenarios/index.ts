@@ -4,6 +4,7 @@ import { kill9 } from "./kill9.js";
 import { postgresRestart } from "./postgres-restart.js";
 import { gracefulShutdown } from "./graceful-shutdown.js";
 import { hostileTokens } from "./hostile-tokens.js";
+import { authzMatrix } from "./authz-matrix.js";
 import { fuzz } from "./fuzz.js";
 import { slowConsumers } from "./slow-consumers.js";
 
@@ -14,6 +15,7 @@ export const scenarios: readonly Scenario[] = [
   postgresRestart,
   gracefulShutdown,
   hostileTokens,
+  authzMatrix,
   fuzz,
   slowConsumers,
 ];

@@ -39,8 +39,12 @@ const SMOKE = {
 };
 /** The paused consumers' HTTP/2 windows (grpc-node.flow_control_window): tiny, so pushback comes at once. */
 const CONSUMER_WINDOW_BYTES = 1_024;
-/** What a paused stream may cost a server, at most: its HTTP/2 window, one store batch, the write buffer. */
-const PER_STREAM_BOUND_MB = 0.5;
+/**
+ * What a paused StreamUsers reader may cost UserService, at most: one store batch of 500 users held in its three shapes
+ * (PostgreSQL rows, domain users, protobuf messages: about 1.5 MB) plus grpc-js's write buffer (16 messages) and the
+ * HTTP/2 window; never the rest of the table. A paused watcher costs at most its queue, and is ended when it overflows.
+ */
+const PER_STREAM_BOUND_MB = 2.5;
 /** Fixed headroom over the RSS before the consumers came (V8 heap growth under the writes and reads). */
 const HEADROOM_MB = 96;
 /** GetUser p99 while the consumers are paused must stay under this. */
@@ -52,7 +56,8 @@ export const slowConsumers: Scenario = {
   title:
     "Paused WatchOrders watchers and StreamUsers readers (they stop reading) while orders are written and GetUser is called",
   criterion:
-    `each server's RSS stays under its RSS before + ${HEADROOM_MB} MB + ${PER_STREAM_BOUND_MB} MB per paused stream; every paused ` +
+    `each server's RSS stays under its RSS before + ${HEADROOM_MB} MB + ${PER_STREAM_BOUND_MB} MB per paused stream of ` +
+    "its own (one store batch, not the table); every paused " +
     "watcher is ended by the server with RESOURCE_EXHAUSTED WATCH_TOO_SLOW while still paused (its queue overflowed); " +
     `GetUser from other callers keeps answering, p99 under ${P99_LIMIT_MS} ms (before and during reported)`,
   run,
