@@ -3,6 +3,10 @@ import type { Scenario } from "../scenario.js";
 import { kill9 } from "./kill9.js";
 import { postgresRestart } from "./postgres-restart.js";
 import { gracefulShutdown } from "./graceful-shutdown.js";
+import { hostileTokens } from "./hostile-tokens.js";
+import { authzMatrix } from "./authz-matrix.js";
+import { fuzz } from "./fuzz.js";
+import { slowConsumers } from "./slow-consumers.js";
 
 /** Every scenario of the harness. */
 export const scenarios: readonly Scenario[] = [
@@ -10,4 +14,8 @@ export const scenarios: readonly Scenario[] = [
   kill9,
   postgresRestart,
   gracefulShutdown,
+  hostileTokens,
+  authzMatrix,
+  fuzz,
+  slowConsumers,
 ];

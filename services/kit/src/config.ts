@@ -186,6 +186,11 @@ const orders = {
   WATCH_HEARTBEAT_MS: wholeNumber("milliseconds", 1)
     .default(30_000)
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
+  // Slow consumers (soak row slow-consumers): how far a watcher may fall behind before it is ended.
+  WATCH_QUEUE_LIMIT: wholeNumber("events", 1).default(1_000).meta({
+    description:
+      "live events buffered per WatchOrders stream for a reader that is not keeping up; one more ends it with WATCH_TOO_SLOW",
+  }),
   // TLS to UserService (tls.ts clientCredentialsOf): on when USERS_TLS_CA_FILE is set.
   USERS_TLS_CA_FILE: z.string().optional().meta({
     description: "PEM CA bundle UserService's certificate must chain to; setting it turns TLS on for the call",

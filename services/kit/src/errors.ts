@@ -3,6 +3,7 @@
 // is INTERNAL with a generic message, and its stack goes to the log only.
 import { Code, ERROR_DOMAIN, OrderlyError, type ErrorDetails } from "@orderly/common";
 import { DomainError, type ErrorKind } from "./domain/errors.js";
+import { limitError } from "./error-limits.js";
 import type { Interceptor } from "./interceptor.js";
 
 const codeOfKind: Record<ErrorKind, Code> = {
@@ -41,7 +42,9 @@ export function fromDomainError(error: DomainError): OrderlyError {
       description: error.message,
     };
   if (error.retryAfterMs !== undefined) details.retryInfo = { retryDelayMs: error.retryAfterMs };
-  return new OrderlyError(codeOf(error.kind), error.message, details, undefined, { cause: error });
+  // Within ERROR_LIMITS: messages and details can carry request content of any size.
+  const limited = limitError(error.message, details);
+  return new OrderlyError(codeOf(error.kind), limited.message, limited.details, undefined, { cause: error });
 }
 
 /** The error sent for anything unexpected: no internals leak to the caller. */

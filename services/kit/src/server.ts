@@ -15,6 +15,7 @@ import type { Tracing } from "./tracing.js";
 import { NO_GAUGES, type Gauges } from "./domain/gauges.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
+import { decodingInterceptor, withTolerantDecoding } from "./request-decoding.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
 import type { PeerRoles } from "./tls.js";
 import type { TokenVerifier } from "./token.js";
@@ -51,7 +52,9 @@ export interface OrderlyServerOptions {
  *   7. auth       - verify the token (or, without one, the mTLS client certificate's identity) and the method's
  *                   permission (skipped for public methods), set ctx.caller;
  *   8. rate limit - a token bucket per caller and method (when given `rateLimiter`); after auth, as it keys on the
- *                   verified caller, and before the handler, so a refused call costs nothing more.
+ *                   verified caller, and before the handler, so a refused call costs nothing more;
+ *   9. decoding   - a body grpc-js could not decode (see withTolerantDecoding) is INVALID_ARGUMENT, never a
+ *                   handler's; innermost, so a caller without a valid token still gets UNAUTHENTICATED first.
  */
 export function orderlyInterceptors(
   options: Pick<
@@ -70,6 +73,7 @@ export function orderlyInterceptors(
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
     select(authRequired, authInterceptor(options.verifier, options.peerRoles)),
     ...(options.rateLimiter ? [select(authRequired, options.rateLimiter.interceptor)] : []),
+    decodingInterceptor,
   ];
 }
 
@@ -113,7 +117,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
     gauges: options.metrics ?? NO_GAUGES,
     addService(definition, handlers) {
       grpc.addService(
-        withPreEncoding(definition) as never,
+        withPreEncoding(withTolerantDecoding(definition)) as never,
         bindService(definition, handlers, { interceptors, logger: options.logger }),
       );
       const path = Object.values(definition)[0]?.path ?? "";

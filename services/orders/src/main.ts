@@ -111,7 +111,13 @@ await runServiceProcess({
     });
     const stats = new WatchStats();
     stats.report(server.gauges);
-    const watch = { store: storage.store, feed: storage.feed, heartbeatMs: config.WATCH_HEARTBEAT_MS, stats };
+    const watch = {
+      store: storage.store,
+      feed: storage.feed,
+      heartbeatMs: config.WATCH_HEARTBEAT_MS,
+      queueLimit: config.WATCH_QUEUE_LIMIT,
+      stats,
+    };
     server.addService(OrderServiceService, orderHandlers(orders, watch, createPageTokens(pageTokenSecretOf(config))));
     return async () => {
       users.close();

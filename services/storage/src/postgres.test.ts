@@ -7,6 +7,7 @@ import {
   migratePg,
   pgQuery,
   pgUnavailable,
+  pgUnstorableText,
   withTransaction,
   type Migration,
 } from "./postgres.js";
@@ -109,6 +110,26 @@ describe("createPgPool", () => {
   });
 });
 
+describe("pgUnstorableText", () => {
+  it.each(["22021", "22P05"])("maps SQLSTATE %s (text PostgreSQL cannot store) to INVALID_ARGUMENT", (code) => {
+    const error = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code });
+    const mapped = mapPgError(error);
+    expect(mapped).toEqual(
+      expect.objectContaining({
+        kind: "invalid_argument",
+        reason: "INVALID_ARGUMENT",
+        fieldViolations: [{ field: "request", description: "text must not contain NUL (U+0000) characters" }],
+      }),
+    );
+    expect((mapped as DomainError).cause).toBe(error);
+  });
+
+  it("leaves other errors alone", () => {
+    expect(pgUnstorableText(Object.assign(new Error("unique"), { code: "23505" }))).toBeUndefined();
+    expect(pgUnstorableText(new DomainError("aborted", "ETAG_MISMATCH", "stale"))).toBeUndefined();
+  });
+});
+
 describePostgres("postgres plumbing", () => {
   const schemas: string[] = [];
   const schemaFor = (prefix: string): string => {
@@ -126,6 +147,19 @@ describePostgres("postgres plumbing", () => {
     sql: "CREATE TABLE t (x integer NOT NULL); INSERT INTO t VALUES (1);",
   };
   const second: Migration = { version: 2, name: "add y", sql: "ALTER TABLE t ADD COLUMN y text NOT NULL DEFAULT ''" };
+
+  it("refuses a NUL byte in text as INVALID_ARGUMENT, on a real server", async () => {
+    const pool = createPgPool({ url, schema: "public" });
+    try {
+      const error = await pgQuery(pool, "SELECT $1::text AS t", ["usr_\u0000x"]).then(
+        () => undefined,
+        (e: unknown) => mapPgError(e),
+      );
+      expect(error).toEqual(expect.objectContaining({ kind: "invalid_argument", reason: "INVALID_ARGUMENT" }));
+    } finally {
+      await pool.end();
+    }
+  });
 
   describe("createPgPool", () => {
     it("pins every connection to the schema, keeps a URL's own options, and applies statementTimeoutMs", async () => {

@@ -159,9 +159,30 @@ export function pgUnavailable(error: unknown): DomainError | undefined {
   });
 }
 
-/** The error a store should throw: STORE_UNAVAILABLE for an outage, anything else unchanged. */
+// character_not_in_repertoire (a NUL byte, which PostgreSQL text can never hold) and untranslatable_character.
+const UNSTORABLE_TEXT_STATES = new Set(["22021", "22P05"]);
+
+/**
+ * INVALID_ARGUMENT when `error` is PostgreSQL refusing a text value (a NUL byte in any string the request carried,
+ * ids and filters included); otherwise undefined. The caller sent it, so it is the caller's error, not INTERNAL.
+ */
+export function pgUnstorableText(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError || typeof error !== "object" || error === null) return undefined;
+  const { code } = error as { code?: unknown };
+  if (typeof code !== "string" || !UNSTORABLE_TEXT_STATES.has(code)) return undefined;
+  const description = "text must not contain NUL (U+0000) characters";
+  return new DomainError("invalid_argument", "INVALID_ARGUMENT", `invalid request: request: ${description}`, {
+    fieldViolations: [{ field: "request", description }],
+    cause: error,
+  });
+}
+
+/**
+ * The error a store should throw: STORE_UNAVAILABLE for an outage, INVALID_ARGUMENT for text PostgreSQL cannot store,
+ * anything else unchanged.
+ */
 export function mapPgError(error: unknown): unknown {
-  return pgUnavailable(error) ?? error;
+  return pgUnavailable(error) ?? pgUnstorableText(error) ?? error;
 }
 
 function isConnectionFailure(error: unknown, depth: number): boolean {

@@ -337,6 +337,25 @@ describe("watchOrders: heartbeat, backpressure, cancellation", () => {
     expect(await watch.next()).toEqual({ done: true, value: undefined });
   });
 
+  it("tells onOverflow at once, with WATCH_TOO_SLOW, when a live queue overflows and nobody pulls", async () => {
+    const told: unknown[] = [];
+    const watch = open({ sinceRevision: 0 }, staff, { queueLimit: 3, onOverflow: (error) => told.push(error) });
+    expect(await take(watch, 1)).toEqual(["sync@0"]);
+    await publish(3);
+    expect(told).toEqual([]); // full, not over
+    await publish(2); // nobody pulls: the consumer may be blocked on a write
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({
+      kind: "resource_exhausted",
+      reason: "WATCH_TOO_SLOW",
+      metadata: { last_revision: "0" },
+    });
+    expect(feed.subscriberCount).toBe(0);
+    await publish(5);
+    expect(told).toHaveLength(1); // once
+    await watch.return();
+  });
+
   it("counts only events in scope against the queue", async () => {
     const watch = open({ sinceRevision: 0 }, alice, { queueLimit: 2 });
     expect(await take(watch, 1)).toEqual(["sync@0"]);

@@ -34,6 +34,12 @@ export interface WatchDeps {
   replayRetentionMs?: number;
   /** Live events buffered for a consumer that is not pulling; more ends the watch with WATCH_TOO_SLOW. */
   queueLimit?: number;
+  /**
+   * Told, with the WATCH_TOO_SLOW error, the moment a live watch's queue overflows. A consumer that stopped reading
+   * may never pull again (its transport waits for the peer's flow-control window), so the pull that would throw never
+   * comes; the transport ends the call with this error at once instead (the handler aborts the call with it).
+   */
+  onOverflow?: (error: DomainError) => void;
   /** Events per store read during replay. */
   replayBatchSize?: number;
   /** Where open watches are counted for metrics. */
@@ -100,7 +106,8 @@ const MAX_CATCH_UP_ROUNDS = 3;
 /**
  * Streams order events in scope: replay after request.sinceRevision, a sync marker, then live events and heartbeats.
  * One item per next(); a consumer that stops pulling lets live events queue up to queueLimit, then the next pull throws
- * WATCH_TOO_SLOW. Aborting `signal` rejects a pending next() with signal.reason and unsubscribes at once.
+ * WATCH_TOO_SLOW (and deps.onOverflow is told at once). Aborting `signal` rejects a pending next() with signal.reason
+ * and unsubscribes at once.
  */
 export function watchOrders(
   deps: WatchDeps,
@@ -140,12 +147,18 @@ async function* watch(
   const inScope = watchScope(request, access);
   const queue = new LiveQueue(deps.queueLimit ?? WATCH_DEFAULTS.queueLimit);
   let live = false;
+  // The last revision passed (replayed, skipped or sent): where a client told WATCH_TOO_SLOW resumes.
+  let position = since;
   // Subscribe before reading the head: anything committed after that read is then queued, whatever the timing.
   let unsubscribe: (() => void) | undefined = feed.subscribe((event) => {
     if (!inScope(event)) return;
     queue.push(event);
-    // Once live, an overflow is final: stop listening now so an abandoned stream holds nothing.
-    if (queue.hasOverflowed() && live) stopListening();
+    // Once live, an overflow is final: stop listening now so an abandoned stream holds nothing, and end the watch
+    // now rather than on a next pull that a stalled consumer may never make.
+    if (queue.hasOverflowed() && live && unsubscribe) {
+      stopListening();
+      deps.onOverflow?.(watchTooSlow(position));
+    }
   });
   const stopListening = () => {
     unsubscribe?.();
@@ -165,7 +178,7 @@ async function* watch(
 
     // Replay (position, head]. Live events that overflow the queue meanwhile are all in the log too: drop them, read a
     // newer head and replay on, rather than fail a client whose only fault was a long replay.
-    let position = since > 0 ? since : head;
+    position = since > 0 ? since : head;
     for (let round = 1; ; round++) {
       replay: while (position < head) {
         const page = await store.eventsAfter(position, replayBatchSize, signal);

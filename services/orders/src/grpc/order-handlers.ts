@@ -144,7 +144,8 @@ export function orderHandlers(
       if (request.sinceRevision < 0n)
         throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
       const items = watchOrders(
-        watch,
+        // A reader that stopped reading leaves the kit waiting on the stream's drain: end the call at once.
+        { ...watch, onOverflow: (error) => ctx.abort(error) },
         { orderId: request.orderId, userId: request.userId, sinceRevision: Number(request.sinceRevision) },
         ctx.caller.access,
         ctx.signal,

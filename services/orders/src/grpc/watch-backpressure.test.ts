@@ -51,6 +51,13 @@ afterAll(async () => {
   await store.close();
 });
 
+/** The status of every WatchOrders call the server logged as finished. */
+function watchEnds(): { code: unknown; reason: unknown }[] {
+  return server.logs
+    .filter((line) => line["msg"] === "call" && String(line["method"]).endsWith("/WatchOrders"))
+    .map((line) => ({ code: line["code"], reason: line["reason"] }));
+}
+
 async function writeOrders(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await orders.create(
@@ -116,5 +123,23 @@ describe("a watcher that stops reading", () => {
     expect(revisions[0]).toBe(last + 1n);
     expect(revisions.at(-1)).toBe(3_000n);
     expect(revisions.length).toBe(Number(3_000n - last));
+  });
+
+  it("is ended by the server the moment its queue overflows, while it is still not reading", async () => {
+    const stream: ClientReadableStream<WatchOrdersResponse> = client.watchOrders(
+      { orderId: "", userId: "", sinceRevision: 0n },
+      metadata,
+    );
+    stream.on("error", () => {});
+    await new Promise<void>((resolve) => stream.once("data", () => resolve()));
+    stream.pause(); // and never resumed
+    const endedBefore = watchEnds().length;
+    await writeOrders(3_000);
+    // The server's own log line for the call: its handler finished with WATCH_TOO_SLOW, with the reader still paused.
+    const deadline = Date.now() + 10_000;
+    while (watchEnds().length === endedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(watchEnds().slice(endedBefore)).toEqual([{ code: "RESOURCE_EXHAUSTED", reason: "WATCH_TOO_SLOW" }]);
+    expect(feed.subscriberCount).toBe(0);
+    stream.cancel();
   });
 });
