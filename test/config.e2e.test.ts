@@ -13,6 +13,8 @@ import { startServiceProcess, tempDataDir } from "./support/service-process.js";
 
 const SECTIONS: Record<string, ConfigScope> = {
   "Every service": "common",
+  "Connections (every service)": "common",
+  "TLS (every service)": "common",
   UserService: "users",
   OrderService: "orders",
 };

@@ -24,7 +24,8 @@ export {
   type ShippingAddress,
   type OrderFilter,
 } from "./order-client.js";
-export type { ClientOptions, CallOptions } from "./transport.js";
+export type { ClientOptions, CallOptions, TlsOptions } from "./transport.js";
+export { tlsCredentials } from "./transport.js";
 export { refreshingToken, tokenFromFile, type TokenProvider, type RefreshingTokenProvider } from "./token-provider.js";
 export type { RefreshOptions, TokenFileOptions } from "./token-provider.js";
 export { DEFAULT_RETRY, Reason, type RetryPolicy, type RetryOptions, type RetryCause } from "./retry-policy.js";

@@ -33,8 +33,10 @@ export interface ClientOptions {
   tokenProvider?: TokenProvider;
   /** Deadline of unary calls that set none (default 10 000 ms). Streams get none unless the call sets one. */
   defaultDeadlineMs?: number;
-  /** Channel credentials; default insecure (plaintext on a trusted network or loopback). */
+  /** Channel credentials; default insecure (plaintext on a trusted network or loopback), or TLS from `tls`. */
   credentials?: ChannelCredentials;
+  /** TLS to the server: the CA its certificate must chain to, and for mTLS this client's certificate and key. */
+  tls?: TlsOptions;
   /** How calls are retried (see the README's rule); false turns retries off. Calls may override it. */
   retry?: Partial<RetryPolicy> | false;
   /** Retries may add at most this share of the calls (default 10% plus 10 per 10 s); false: no budget. */
@@ -45,6 +47,25 @@ export interface ClientOptions {
   observer?: ClientObserver;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+}
+
+/** TLS for a client (PEM text or bytes). */
+export interface TlsOptions {
+  /** CA bundle the server's certificate must chain to; default: the system's roots. */
+  ca?: string | Buffer;
+  /** This client's certificate chain, for servers that ask for one (mTLS); needs `key`. */
+  cert?: string | Buffer;
+  /** The private key of `cert`. */
+  key?: string | Buffer;
+  /** The name the server's certificate must carry, when the address's host is not it (e.g. an IP address). */
+  serverName?: string;
+}
+
+/** grpc-js channel credentials for `tls`. */
+export function tlsCredentials(tls: TlsOptions): ChannelCredentials {
+  if (Boolean(tls.cert) !== Boolean(tls.key)) throw new Error("tls: cert and key go together");
+  const bytes = (pem: string | Buffer | undefined) => (pem === undefined ? null : Buffer.from(pem));
+  return grpcCredentials.createSsl(bytes(tls.ca), bytes(tls.key), bytes(tls.cert));
 }
 
 /** Per-call options, on every method of every Orderly client. */
@@ -105,9 +126,16 @@ export class Transport<C extends Client> {
       tokens: options.tokenProvider,
       token: options.token,
     };
-    this.client = new ClientClass(target, options.credentials ?? grpcCredentials.createInsecure(), {
+    const channelCredentials =
+      options.credentials ?? (options.tls ? tlsCredentials(options.tls) : grpcCredentials.createInsecure());
+    this.client = new ClientClass(target, channelCredentials, {
       "grpc.service_config": SERVICE_CONFIG,
+      // Ping policy: every 30 s while calls are open, give the connection up after 10 s without an answer, never on
+      // a connection without calls. Orderly's servers (grpc-js) accept any ping rate; see the README for others.
       "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 0,
+      ...(options.tls?.serverName ? { "grpc.ssl_target_name_override": options.tls.serverName } : {}),
       ...options.channelOptions,
     });
   }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_PAGE_TOKEN_SECRET } from "./paging.js";
+import { ROLE_PERMISSIONS } from "./permissions.js";
 import { parseRateLimits, type RateLimit } from "./rate-limit.js";
 import { SAMPLERS } from "./tracing.js";
 import { DEV_JWT_SECRET } from "./token-verifier.js";
@@ -55,6 +56,9 @@ const list = (what: string, item: RegExp) =>
       (items) => items.length > 0 && items.every((i) => item.test(i)),
       `must be a comma-separated list of ${what}`,
     );
+
+// "<identity>=<role>[+<role>...]"; the identity is a URI SAN (spiffe://...) or a CN, without "=" or ",".
+const PEER_ROLE = /^[^=,\s]+=[a-z]+(?:\+[a-z]+)*$/;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -171,21 +175,88 @@ const orders = {
   USERS_TARGET: list("host:port addresses", PORT)
     .default(["127.0.0.1:50051"])
     .meta({ description: "UserService address(es); a comma list is load-balanced round-robin" }),
-  SERVICE_TOKEN_FILE: z
-    .string({
-      error:
-        'is not set: OrderService needs a token of its own (role "service") to call UserService; `npm start` provides a development one',
-    })
-    .meta({
-      description: "OrderService's own token (role `service`) for UserService; required",
-      shownDefault: "written by `npm start` in development",
-    }),
+  SERVICE_TOKEN_FILE: z.string().optional().meta({
+    description:
+      "OrderService's own token (role `service`) for UserService; required unless USERS_TLS_CERT_FILE is set",
+    shownDefault: "written by `npm start` in development",
+  }),
   CURRENCIES: list("CODE:EXPONENT entries (ISO 4217, exponent 0-4), e.g. USD:2,JPY:0", /^[A-Za-z]{3}:[0-4]$/)
     .default(["USD:2", "EUR:2", "GBP:2"])
     .meta({ description: "accepted ISO 4217 codes with their minor-unit exponents" }),
   WATCH_HEARTBEAT_MS: wholeNumber("milliseconds", 1)
     .default(30_000)
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
+  // TLS to UserService (tls.ts): on when any of these is set.
+  USERS_TLS_CA_FILE: z.string().optional().meta({
+    description: "PEM CA bundle UserService's certificate must chain to; setting it turns TLS on for the call",
+    shownDefault: "the system's roots, when TLS is on",
+  }),
+  USERS_TLS_CERT_FILE: z.string().optional().meta({
+    description: "OrderService's client certificate (PEM chain) for mTLS to UserService; its identity is a caller",
+  }),
+  USERS_TLS_KEY_FILE: z.string().optional().meta({ description: "the private key (PEM) of USERS_TLS_CERT_FILE" }),
+  USERS_TLS_SERVER_NAME: z
+    .string()
+    .optional()
+    .meta({ description: "the name UserService's certificate must carry, when USERS_TARGET's host is not it" }),
+};
+
+/**
+ * Connection limits of every server (grpc-js server options; connection.ts maps them). 0 turns a timer off. Only
+ * options grpc-js's server reads are here: it has no ping-abuse policy (grpc.http2.min_ping_interval_without_data_ms,
+ * grpc.keepalive_permit_without_calls and grpc.http2.max_pings_without_data are client options or unread).
+ */
+const connection = {
+  GRPC_MAX_RECEIVE_MESSAGE_BYTES: wholeNumber("bytes", 1)
+    .default(4 * 1024 * 1024)
+    .meta({ description: "largest request message; a bigger one is refused with RESOURCE_EXHAUSTED" }),
+  GRPC_MAX_SEND_MESSAGE_BYTES: wholeNumber("bytes", 1)
+    .default(4 * 1024 * 1024)
+    .meta({ description: "largest response message; a bigger one fails the call with RESOURCE_EXHAUSTED" }),
+  GRPC_MAX_CONCURRENT_STREAMS: wholeNumber("streams", 1)
+    .default(1_000)
+    .meta({ description: "calls open at once on one connection (HTTP/2 SETTINGS); a client queues the rest" }),
+  GRPC_KEEPALIVE_TIME_MS: wholeNumber("milliseconds")
+    .default(60_000)
+    .meta({ description: "the server pings each connection this often, to find dead peers (0: never)" }),
+  GRPC_KEEPALIVE_TIMEOUT_MS: wholeNumber("milliseconds", 1)
+    .default(20_000)
+    .meta({ description: "a ping unanswered this long closes the connection" }),
+  GRPC_MAX_CONNECTION_IDLE_MS: wholeNumber("milliseconds")
+    .default(300_000)
+    .meta({ description: "a connection without calls this long gets a GOAWAY and is closed (0: never)" }),
+  GRPC_MAX_CONNECTION_AGE_MS: wholeNumber("milliseconds")
+    .default(1_800_000)
+    .meta({ description: "a connection this old (+-10% jitter) gets a GOAWAY, so clients rebalance (0: never)" }),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: wholeNumber("milliseconds").default(60_000).meta({
+    description: "after the age GOAWAY, how long calls still open may run before the connection is cut (0: no limit)",
+  }),
+};
+
+/** TLS of every server (tls.ts). Without TLS_CERT_FILE a server speaks plaintext (loopback or a trusted network). */
+const tls = {
+  TLS_CERT_FILE: z.string().optional().meta({
+    description: "PEM certificate chain the server presents; with TLS_KEY_FILE, the server speaks TLS only",
+  }),
+  TLS_KEY_FILE: z.string().optional().meta({ description: "the private key (PEM) of TLS_CERT_FILE" }),
+  TLS_CA_FILE: z
+    .string()
+    .optional()
+    .meta({ description: "PEM CA bundle client certificates must chain to (mTLS); needed by TLS_CLIENT_AUTH" }),
+  TLS_CLIENT_AUTH: z.enum(["none", "request", "require"]).default("none").meta({
+    description:
+      "client certificates: `none` not asked for; `request` asked for, checked when sent; `require` no connection without one",
+  }),
+  TLS_RELOAD_MS: wholeNumber("milliseconds").default(60_000).meta({
+    description:
+      "how often the TLS files are read again, so rotated certificates are served without a restart (0: never)",
+  }),
+  TLS_PEER_ROLES: list("identity=role entries (roles joined with +), e.g. spiffe://orderly/orders=service", PEER_ROLE)
+    .optional()
+    .meta({
+      description:
+        "the caller a verified client certificate's identity (URI SAN, else CN) is, for calls without a token",
+    }),
 };
 
 // RFC 7518 §3.2: an HMAC key must be at least as long as the hash; a short secret can be brute-forced offline (and
@@ -222,10 +293,54 @@ function productionRules(config: CommonInput, ctx: z.RefinementCtx): void {
   }
 }
 
+type TlsInput = z.output<z.ZodObject<typeof tls>>;
+
+function tlsRules(config: TlsInput, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (Boolean(config.TLS_CERT_FILE) !== Boolean(config.TLS_KEY_FILE))
+    issue(config.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
+  if (config.TLS_CLIENT_AUTH !== "none" && !(config.TLS_CA_FILE && config.TLS_CERT_FILE))
+    issue("TLS_CLIENT_AUTH", `is ${config.TLS_CLIENT_AUTH}: client certificates need TLS_CERT_FILE and TLS_CA_FILE`);
+  if (config.TLS_PEER_ROLES && config.TLS_CLIENT_AUTH === "none")
+    issue("TLS_PEER_ROLES", "needs TLS_CLIENT_AUTH request or require: no client certificate is asked for");
+  for (const entry of config.TLS_PEER_ROLES ?? []) {
+    const unknown = entry
+      .slice(entry.lastIndexOf("=") + 1)
+      .split("+")
+      .filter((role) => !Object.hasOwn(ROLE_PERMISSIONS, role));
+    if (unknown.length > 0) issue("TLS_PEER_ROLES", `${entry}: no such role ${unknown.join(", ")}`);
+  }
+}
+
+type OrdersInput = z.output<z.ZodObject<typeof orders>>;
+
+function ordersRules(config: OrdersInput, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (!config.SERVICE_TOKEN_FILE && !config.USERS_TLS_CERT_FILE)
+    issue(
+      "SERVICE_TOKEN_FILE",
+      'is not set: OrderService needs a token of its own (role "service") to call UserService, or a client ' +
+        "certificate (USERS_TLS_CERT_FILE); `npm start` provides a development token",
+    );
+  if (Boolean(config.USERS_TLS_CERT_FILE) !== Boolean(config.USERS_TLS_KEY_FILE))
+    issue(
+      config.USERS_TLS_CERT_FILE ? "USERS_TLS_KEY_FILE" : "USERS_TLS_CERT_FILE",
+      "USERS_TLS_CERT_FILE and USERS_TLS_KEY_FILE go together",
+    );
+}
+
+const server = { ...common, ...connection, ...tls };
 const schemas = {
-  common: z.object(common).superRefine(productionRules),
-  users: z.object({ ...common, ...users }).superRefine(productionRules),
-  orders: z.object({ ...common, ...orders }).superRefine(productionRules),
+  common: z.object(server).superRefine(productionRules).superRefine(tlsRules),
+  users: z
+    .object({ ...server, ...users })
+    .superRefine(productionRules)
+    .superRefine(tlsRules),
+  orders: z
+    .object({ ...server, ...orders })
+    .superRefine(productionRules)
+    .superRefine(tlsRules)
+    .superRefine(ordersRules),
 };
 
 /** Whose settings: "common" (what every service reads), or one service's (common plus its own). */
@@ -271,6 +386,8 @@ function settingsOf(scope: ConfigScope, shape: Record<string, z.ZodType>): Setti
 /** Every setting, in the order the README lists them. */
 export const SETTINGS: readonly Setting[] = [
   ...settingsOf("common", common),
+  ...settingsOf("common", connection),
+  ...settingsOf("common", tls),
   ...settingsOf("users", users),
   ...settingsOf("orders", orders),
 ];

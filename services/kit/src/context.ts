@@ -51,6 +51,11 @@ export interface CallContext {
   deadline: Date | undefined;
   /** A logger bound to this call (method, request id). */
   logger: Logger;
+  /**
+   * The identity of the caller's TLS client certificate, verified against TLS_CA_FILE (its URI SAN, else its CN);
+   * undefined without one. Read on first use.
+   */
+  readonly peerIdentity?: string | undefined;
   /** The verified caller; set by the auth interceptor, undefined only for public methods. */
   caller: Caller | undefined;
   /** Told how many messages a server stream wrote, as it writes them; set by the metrics interceptor when on. */

@@ -1,6 +1,15 @@
 // @orderly/kit: the server kit shared by every Orderly service. Public API first.
 export { createOrderlyServer, orderlyInterceptors, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 export { runServiceProcess, type ServiceProcess } from "./service-process.js";
+export { connectionOptions, type ConnectionSettings } from "./connection.js";
+export {
+  serverCredentialsOf,
+  certificateIdentity,
+  peerRolesOf,
+  readPem,
+  type PeerRoles,
+  type TlsSettings,
+} from "./tls.js";
 export {
   loadConfig,
   loadConfigOrExit,

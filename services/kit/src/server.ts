@@ -2,6 +2,7 @@
 // from the buf-built descriptor set) and graceful shutdown (the order of its steps: shutdown.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import type { PeerRoles } from "./tls.js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor, authRequired } from "./auth.js";
@@ -24,6 +25,10 @@ export interface OrderlyServerOptions {
   verifier: TokenVerifier;
   deadlines?: DeadlineOptions;
   grpc?: ServerOptions;
+  /** TLS (tls.ts serverCredentialsOf); plaintext when absent. */
+  credentials?: ServerCredentials;
+  /** mTLS: which client certificate identities are which callers (TLS_PEER_ROLES). */
+  peerRoles?: PeerRoles;
   // Observability (metrics.ts, tracing.ts) and rate limiting (rate-limit.ts): each absent means off, out of the chain.
   /** Prometheus metrics: the chain counts every call into it, and its Gauges port is the server's `gauges`. */
   metrics?: ServerMetrics;
@@ -43,12 +48,16 @@ export interface OrderlyServerOptions {
  *   5. streams    - registers open server streams, so a shutdown can end them with UNAVAILABLE (when given
  *                   `streams`, as createOrderlyServer always does);
  *   6. deadline   - default/cap the deadline and abort the work when it passes, before any I/O happens;
- *   7. auth       - verify the token and the method's permission (skipped for public methods), set ctx.caller;
+ *   7. auth       - verify the token (or, without one, the mTLS client certificate's identity) and the method's
+ *                   permission (skipped for public methods), set ctx.caller;
  *   8. rate limit - a token bucket per caller and method (when given `rateLimiter`); after auth, as it keys on the
  *                   verified caller, and before the handler, so a refused call costs nothing more.
  */
 export function orderlyInterceptors(
-  options: Pick<OrderlyServerOptions, "logger" | "verifier" | "deadlines" | "tracing" | "metrics" | "rateLimiter"> & {
+  options: Pick<
+    OrderlyServerOptions,
+    "logger" | "verifier" | "deadlines" | "peerRoles" | "tracing" | "metrics" | "rateLimiter"
+  > & {
     streams?: OpenStreams;
   },
 ): Interceptor[] {
@@ -59,7 +68,7 @@ export function orderlyInterceptors(
     errorInterceptor,
     ...(options.streams ? [options.streams.interceptor] : []),
     deadlineInterceptor(options.deadlines ?? DEFAULT_DEADLINES),
-    select(authRequired, authInterceptor(options.verifier)),
+    select(authRequired, authInterceptor(options.verifier, options.peerRoles)),
     ...(options.rateLimiter ? [select(authRequired, options.rateLimiter.interceptor)] : []),
   ];
 }
@@ -114,7 +123,7 @@ export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServe
       health.addToServer(grpc);
       addReflection(grpc, { services: [...services, "grpc.health.v1.Health"] });
       const port = await new Promise<number>((resolve, reject) =>
-        grpc.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+        grpc.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (error, bound) =>
           error ? reject(error) : resolve(bound),
         ),
       );

@@ -1,6 +1,8 @@
 // The shared start-up of an Orderly service process: logger, token verifier, server, listen, and a graceful stop on
 // SIGTERM/SIGINT. Each service's own main.ts (its entry point) only says what it serves and what it must close.
 import type { Config } from "./config.js";
+import { connectionOptions } from "./connection.js";
+import { peerRolesOf, serverCredentialsOf } from "./tls.js";
 import { createLogger, logDestination, logFormatOf } from "./logging.js";
 import { metricsHttpServer, ServerMetrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -35,6 +37,13 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     const server = createOrderlyServer({
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
+      grpc: connectionOptions(config),
+      credentials: serverCredentialsOf(config, (error) =>
+        error
+          ? logger.warn({ err: error }, "TLS files changed but are not usable; still serving the previous certificate")
+          : logger.info("TLS certificates reloaded"),
+      ),
+      peerRoles: peerRolesOf(config.TLS_PEER_ROLES),
       ...(metrics ? { metrics } : {}),
       ...(tracing ? { tracing } : {}),
       ...(config.RATE_LIMITS ? { rateLimiter: new RateLimiter(config.RATE_LIMITS) } : {}),

@@ -17,6 +17,7 @@ import { compose, type Interceptor, type Next } from "./interceptor.js";
 import { methodsOf } from "./method-policy.js";
 import { REQUEST_ID_KEY, requestIdOf } from "./request-id.js";
 import { toOrderlyError } from "./errors.js";
+import { certificateIdentity } from "./tls.js";
 
 /** The shape of one method in a generated (ts-proto, outputServices=grpc-js) service definition. */
 interface GeneratedMethod {
@@ -205,6 +206,10 @@ function createContext(
       callLogger = value;
     },
     caller: undefined,
+    get peerIdentity() {
+      const certificate = call.getAuthContext().sslPeerCertificate;
+      return certificate ? certificateIdentity(certificate) : undefined;
+    },
   };
   return { ctx, detach: () => call.off("cancelled", onCancelled) };
 }

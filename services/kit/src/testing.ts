@@ -2,7 +2,13 @@
 // test secret, tokens for any subject and roles, the server's log lines captured for assertions, and a bare UserService
 // client to call it with.
 import { Writable } from "node:stream";
-import { credentials, Metadata } from "@grpc/grpc-js";
+import {
+  credentials,
+  Metadata,
+  type ChannelCredentials,
+  type ServerCredentials,
+  type ServerOptions,
+} from "@grpc/grpc-js";
 import { OrderlyError } from "@orderly/common";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
@@ -11,6 +17,9 @@ import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 import { createTokenVerifier, type AuthConfig } from "./token-verifier.js";
 import type { DeadlineOptions } from "./deadline.js";
+import type { PeerRoles } from "./tls.js";
+
+export { createTestPki, type TestPki, type TestCertificate, type CertificateNames } from "./test-pki.js";
 
 /** The auth settings of test servers. */
 export const TEST_AUTH: AuthConfig = {
@@ -49,7 +58,13 @@ export interface TestServer {
 /** Starts an Orderly server on 127.0.0.1:0 with the services `register` adds. */
 export async function startTestServer(
   register: (server: OrderlyServer) => void | Promise<void>,
-  options: { deadlines?: DeadlineOptions } & Pick<OrderlyServerOptions, "metrics" | "rateLimiter" | "tracing"> = {},
+  options: {
+    deadlines?: DeadlineOptions;
+    grpc?: ServerOptions;
+    /** TLS (serverCredentialsOf) and the mTLS identities' roles. */
+    credentials?: ServerCredentials;
+    peerRoles?: PeerRoles;
+  } & Pick<OrderlyServerOptions, "metrics" | "rateLimiter" | "tracing"> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -64,6 +79,9 @@ export async function startTestServer(
     logger,
     verifier: createTokenVerifier(TEST_AUTH),
     ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+    ...(options.grpc ? { grpc: options.grpc } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.peerRoles ? { peerRoles: options.peerRoles } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
@@ -88,8 +106,8 @@ export async function failureOf(promise: Promise<unknown>): Promise<OrderlyError
  * @orderly/clients (which the kit must not depend on), and a failure is read with the same OrderlyError.from a real
  * client uses.
  */
-export function bareUserClient(address: string, token?: string) {
-  const raw = new UserServiceClient(address, credentials.createInsecure());
+export function bareUserClient(address: string, token?: string, channel?: ChannelCredentials) {
+  const raw = new UserServiceClient(address, channel ?? credentials.createInsecure());
   const metadataOf = (requestId?: string): Metadata => {
     const metadata = new Metadata();
     if (token) metadata.set("authorization", `Bearer ${token}`);

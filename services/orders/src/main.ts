@@ -4,11 +4,12 @@
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 // Every setting comes from the kit's config (loadConfigOrExit).
 import { join } from "node:path";
-import { createUserClient, tokenFromFile } from "@orderly/clients";
+import { createUserClient, tokenFromFile, type TlsOptions } from "@orderly/clients";
 import {
   createPageTokens,
   loadConfigOrExit,
   pageTokenSecretOf,
+  readPem,
   runServiceProcess,
   type Config,
   type Logger,
@@ -67,6 +68,18 @@ async function openStorage(
   return { store, feed, close };
 }
 
+/** TLS to UserService when any USERS_TLS_* setting is there (read once, at start). */
+function usersTls(config: Config<"orders">): TlsOptions | undefined {
+  const { USERS_TLS_CA_FILE: ca, USERS_TLS_CERT_FILE: cert, USERS_TLS_KEY_FILE: key } = config;
+  const serverName = config.USERS_TLS_SERVER_NAME;
+  if (!ca && !cert && !serverName) return undefined;
+  return {
+    ...(ca ? { ca: readPem("USERS_TLS_CA_FILE", ca) } : {}),
+    ...(cert && key ? { cert: readPem("USERS_TLS_CERT_FILE", cert), key: readPem("USERS_TLS_KEY_FILE", key) } : {}),
+    ...(serverName ? { serverName } : {}),
+  };
+}
+
 const config = loadConfigOrExit("orders");
 await runServiceProcess({
   name: "orders",
@@ -74,10 +87,13 @@ await runServiceProcess({
   config,
   async register(server, logger) {
     const storage = await openStorage(config, logger, server.gauges);
+    const tls = usersTls(config);
     const users = createUserClient({
       address: config.USERS_TARGET,
-      // Cached, read again ahead of its exp, when the file changes, and after UserService refused it.
-      tokenProvider: tokenFromFile(config.SERVICE_TOKEN_FILE),
+      // Cached, read again ahead of its exp, when the file changes, and after UserService refused it. Without a token
+      // file, OrderService's identity is its client certificate (USERS_TLS_CERT_FILE; UserService's TLS_PEER_ROLES).
+      ...(config.SERVICE_TOKEN_FILE ? { tokenProvider: tokenFromFile(config.SERVICE_TOKEN_FILE) } : {}),
+      ...(tls ? { tls } : {}),
     });
     const orders = new Orders({
       store: storage.store,
