@@ -83,6 +83,7 @@ describe("both services with TLS and mTLS", () => {
       shippingAddress: { recipient: "Ada", line1: "1 Road", city: "London", postalCode: "N1", countryCode: "GB" },
     });
     expect(order.userId).toBe(ada.id);
+    expect(users.logs.find((l) => l.msg === "listening")?.tls).toEqual({ clientAuth: "require" });
     const check = users.logs.find((l) => l.method === "/orderly.user.v1.UserService/GetUser" && l.code === "OK");
     expect(check?.caller).toBe(ORDERS_ID);
   });

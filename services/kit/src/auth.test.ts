@@ -150,3 +150,36 @@ describe("authRequired with select", () => {
     expect(next).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("authInterceptor with mTLS identities", () => {
+  const peerRoles = new Map([["spiffe://orderly/orders", ["service"]]]);
+  const withPeer = (identity: string, authorization: string[] = []): CallContext => ({
+    ...context(authorization, method({ permission: "users:read" })),
+    peerIdentity: identity,
+  });
+  const call = (ctx: CallContext) =>
+    authInterceptor(verifier, peerRoles)(async (_request, c) => ({ caller: c.caller }))({}, ctx);
+
+  it("makes a mapped certificate identity the caller of a call without a token", async () => {
+    expect(await call(withPeer("spiffe://orderly/orders"))).toEqual({
+      caller: {
+        subject: "spiffe://orderly/orders",
+        roles: ["service"],
+        access: { subject: "spiffe://orderly/orders", ownOnly: false },
+      },
+    });
+  });
+
+  it("gives an unmapped identity nothing: TOKEN_MISSING", async () => {
+    const error = await rejection(call(withPeer("spiffe://orderly/other")));
+    expect(error.reason).toBe("TOKEN_MISSING");
+  });
+
+  it("lets a token decide when the call has one, even a bad one", async () => {
+    const token = await mint({ sub: "usr_1", roles: ["user"] });
+    const own = (await call(withPeer("spiffe://orderly/orders", [`Bearer ${token}`]))) as { caller: unknown };
+    expect(own.caller).toMatchObject({ subject: "usr_1", roles: ["user"] });
+    const error = await rejection(call(withPeer("spiffe://orderly/orders", ["Bearer not-a-jwt"])));
+    expect(error.reason).toBe("TOKEN_INVALID");
+  });
+});

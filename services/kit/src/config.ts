@@ -187,10 +187,9 @@ const orders = {
   WATCH_HEARTBEAT_MS: wholeNumber("milliseconds", 1)
     .default(30_000)
     .meta({ description: "WatchOrders heartbeat interval while idle" }),
-  // TLS to UserService (tls.ts): on when any of these is set.
+  // TLS to UserService (tls.ts clientCredentialsOf): on when USERS_TLS_CA_FILE is set.
   USERS_TLS_CA_FILE: z.string().optional().meta({
     description: "PEM CA bundle UserService's certificate must chain to; setting it turns TLS on for the call",
-    shownDefault: "the system's roots, when TLS is on",
   }),
   USERS_TLS_CERT_FILE: z.string().optional().meta({
     description: "OrderService's client certificate (PEM chain) for mTLS to UserService; its identity is a caller",
@@ -323,6 +322,9 @@ function ordersRules(config: OrdersInput, ctx: z.RefinementCtx): void {
       'is not set: OrderService needs a token of its own (role "service") to call UserService, or a client ' +
         "certificate (USERS_TLS_CERT_FILE); `npm start` provides a development token",
     );
+  const usesTls = config.USERS_TLS_CERT_FILE || config.USERS_TLS_KEY_FILE || config.USERS_TLS_SERVER_NAME;
+  if (usesTls && !config.USERS_TLS_CA_FILE)
+    issue("USERS_TLS_CA_FILE", "is not set: TLS to UserService needs the CA its certificate chains to");
   if (Boolean(config.USERS_TLS_CERT_FILE) !== Boolean(config.USERS_TLS_KEY_FILE))
     issue(
       config.USERS_TLS_CERT_FILE ? "USERS_TLS_KEY_FILE" : "USERS_TLS_CERT_FILE",

@@ -4,10 +4,12 @@ export { runServiceProcess, type ServiceProcess } from "./service-process.js";
 export { connectionOptions, type ConnectionSettings } from "./connection.js";
 export {
   serverCredentialsOf,
+  clientCredentialsOf,
   certificateIdentity,
   peerRolesOf,
-  readPem,
   type PeerRoles,
+  type PemFile,
+  type ReloadListener,
   type TlsSettings,
 } from "./tls.js";
 export {

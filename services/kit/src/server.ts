@@ -2,7 +2,6 @@
 // from the buf-built descriptor set) and graceful shutdown (the order of its steps: shutdown.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
-import type { PeerRoles } from "./tls.js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor, authRequired } from "./auth.js";
@@ -17,6 +16,7 @@ import { NO_GAUGES, type Gauges } from "./domain/gauges.js";
 import { addReflection } from "./reflection.js";
 import { OpenStreams } from "./shutdown.js";
 import { bindService, withPreEncoding, type GeneratedService, type ServiceHandlers } from "./service.js";
+import type { PeerRoles } from "./tls.js";
 import type { TokenVerifier } from "./token.js";
 
 /** What an Orderly server needs. */

@@ -73,7 +73,8 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));
     const port = await server.listen(process_.address);
-    logger.info({ port, address: process_.address }, "listening");
+    const tls = config.TLS_CERT_FILE ? { clientAuth: config.TLS_CLIENT_AUTH } : false;
+    logger.info({ port, address: process_.address, tls }, "listening");
   } catch (error) {
     logger.fatal({ err: error }, "failed to start");
     process.exit(1);

@@ -21,7 +21,7 @@ import {
   type TestPki,
   type TestServer,
 } from "./testing.js";
-import { peerRolesOf, serverCredentialsOf, type ReloadListener } from "./tls.js";
+import { clientCredentialsOf, peerRolesOf, serverCredentialsOf, type ReloadListener } from "./tls.js";
 
 const ORDERS_ID = "spiffe://orderly/orders";
 const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
@@ -205,6 +205,29 @@ describe("certificate rotation", () => {
       await server.close();
     }
   });
+
+  it("reloads a client's certificate files too: new connections present the rotated identity", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "orderly-client-rotation-"));
+    const [certFile, keyFile] = [join(dir, "client.crt"), join(dir, "client.key")];
+    copyFileSync(ordersCert.certFile, certFile);
+    copyFileSync(ordersCert.keyFile, keyFile);
+    const reloads: (Error | undefined)[] = [];
+    const channel = clientCredentialsOf(
+      {
+        ca: { setting: "USERS_TLS_CA_FILE", path: pki.caFile },
+        cert: { setting: "USERS_TLS_CERT_FILE", path: certFile },
+        key: { setting: "USERS_TLS_KEY_FILE", path: keyFile },
+      },
+      20,
+      (error) => reloads.push(error),
+    );
+    expect(await callerSeen(servers.require!, channel)).toBe(`${ORDERS_ID} service`);
+    copyFileSync(billingCert.keyFile, keyFile);
+    copyFileSync(billingCert.certFile, certFile);
+    // The channel closed with the last client; the next one to connect reads the files as they are now.
+    expect(await callerSeen(servers.require!, channel)).toBe("billing service+support");
+    expect(reloads).toEqual([undefined]);
+  });
 });
 
 describe("TLS settings", () => {
@@ -226,6 +249,20 @@ describe("TLS settings", () => {
     expect(problem({ ...roles, TLS_PEER_ROLES: "spiffe://orderly/orders=root" })).toContain("no such role root");
     expect(problem({ ...roles, TLS_CLIENT_AUTH: "none", TLS_PEER_ROLES: "a=service" })).toContain(
       "needs TLS_CLIENT_AUTH request or require",
+    );
+    const orders = (env: Record<string, string>) => {
+      try {
+        loadConfig("orders", { SERVICE_TOKEN_FILE: "t", ...env });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    };
+    expect(orders({ USERS_TLS_CERT_FILE: "c", USERS_TLS_KEY_FILE: "k" })).toContain(
+      "USERS_TLS_CA_FILE: is not set: TLS to UserService needs the CA",
+    );
+    expect(orders({ USERS_TLS_CA_FILE: "ca", USERS_TLS_CERT_FILE: "c" })).toContain(
+      "USERS_TLS_KEY_FILE: USERS_TLS_CERT_FILE and USERS_TLS_KEY_FILE go together",
     );
   });
 

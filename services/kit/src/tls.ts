@@ -5,7 +5,7 @@
 // one, decides the caller instead: a proxy or a service holding a certificate may act for a user.
 import { readFileSync } from "node:fs";
 import { createSecureContext, type PeerCertificate } from "node:tls";
-import { experimental, ServerCredentials } from "@grpc/grpc-js";
+import { experimental, ServerCredentials, type ChannelCredentials } from "@grpc/grpc-js";
 import type { Config } from "./config.js";
 
 /** The TLS settings this file reads. */
@@ -29,7 +29,11 @@ export function serverCredentialsOf(settings: TlsSettings, onReload?: ReloadList
   if (settings.TLS_CLIENT_AUTH !== "none" && !settings.TLS_CA_FILE)
     throw new Error(`TLS_CLIENT_AUTH ${settings.TLS_CLIENT_AUTH} needs TLS_CA_FILE`);
   const files = new CertificateFiles(
-    { cert: settings.TLS_CERT_FILE, key: settings.TLS_KEY_FILE, ca: settings.TLS_CA_FILE },
+    {
+      cert: { setting: "TLS_CERT_FILE", path: settings.TLS_CERT_FILE },
+      key: { setting: "TLS_KEY_FILE", path: settings.TLS_KEY_FILE },
+      ...(settings.TLS_CA_FILE ? { ca: { setting: "TLS_CA_FILE", path: settings.TLS_CA_FILE } } : {}),
+    },
     settings.TLS_RELOAD_MS,
     onReload,
   );
@@ -43,11 +47,30 @@ export function serverCredentialsOf(settings: TlsSettings, onReload?: ReloadList
   );
 }
 
+/**
+ * Client credentials from PEM files (e.g. OrderService's USERS_TLS_*), read again every `reloadMs` like a server's:
+ * the server's certificate must chain to `ca`; `cert` and `key`, when given, are this client's (mTLS).
+ */
+export function clientCredentialsOf(
+  files: { ca: PemFile; cert?: PemFile | undefined; key?: PemFile | undefined },
+  reloadMs: number,
+  onReload?: ReloadListener,
+): ChannelCredentials {
+  const provider = new CertificateFiles(files, reloadMs, onReload);
+  return experimental.createCertificateProviderChannelCredentials(provider, files.cert ? provider : null);
+}
+
+/** One PEM file, and the setting that names it (for error messages). */
+export interface PemFile {
+  setting: string;
+  path: string;
+}
+
 /** Told after each reload that found the files changed: without an error, the new set is served; with one, not. */
 export type ReloadListener = (error?: Error) => void;
 
 interface Loaded {
-  identity: experimental.IdentityCertificateUpdate;
+  identity: experimental.IdentityCertificateUpdate | undefined;
   ca: experimental.CaCertificateUpdate | undefined;
   /** The files' bytes, to see whether anything changed. */
   text: string;
@@ -67,7 +90,7 @@ class CertificateFiles implements experimental.CertificateProvider {
   private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
 
   constructor(
-    private readonly files: { cert: string; key: string; ca: string | undefined },
+    private readonly files: { cert?: PemFile | undefined; key?: PemFile | undefined; ca?: PemFile | undefined },
     private readonly reloadMs: number,
     private readonly onReload: ReloadListener | undefined,
   ) {
@@ -76,6 +99,7 @@ class CertificateFiles implements experimental.CertificateProvider {
 
   // grpc-js adds its listeners before it watches for their updates; the next tick reaches both.
   addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.catchUp();
     this.caListeners.add(listener);
     process.nextTick(listener, this.loaded.ca ?? null);
     this.watch();
@@ -85,13 +109,19 @@ class CertificateFiles implements experimental.CertificateProvider {
     this.watch();
   }
   addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.catchUp();
     this.identityListeners.add(listener);
-    process.nextTick(listener, this.loaded.identity);
+    process.nextTick(listener, this.loaded.identity ?? null);
     this.watch();
   }
   removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
     this.identityListeners.delete(listener);
     this.watch();
+  }
+
+  /** Nobody listened, so nothing was reloaded: a new listener gets the files as they are now. */
+  private catchUp(): void {
+    if (this.reloadMs > 0 && this.caListeners.size + this.identityListeners.size === 0) this.reload();
   }
 
   /** Reloads while anyone listens. */
@@ -106,8 +136,8 @@ class CertificateFiles implements experimental.CertificateProvider {
   }
 
   private reload(): void {
-    const onDisk = [this.files.cert, this.files.key, this.files.ca ?? ""]
-      .map((path) => (path ? readOrEmpty(path) : ""))
+    const onDisk = [this.files.cert, this.files.key, this.files.ca]
+      .map((file) => (file ? readOrEmpty(file.path) : ""))
       .join("\0");
     // Unchanged, or the set already refused (reported once per change, not once per reload).
     if (onDisk === this.loaded.text || onDisk === this.refused) return;
@@ -120,26 +150,26 @@ class CertificateFiles implements experimental.CertificateProvider {
       return;
     }
     this.loaded = next;
-    for (const listener of this.identityListeners) listener(next.identity);
+    for (const listener of this.identityListeners) listener(next.identity ?? null);
     for (const listener of this.caListeners) listener(next.ca ?? null);
     this.onReload?.();
   }
 
   private read(): Loaded {
-    const certificate = readPem("TLS_CERT_FILE", this.files.cert);
-    const privateKey = readPem("TLS_KEY_FILE", this.files.key);
-    const ca = this.files.ca ? readPem("TLS_CA_FILE", this.files.ca) : undefined;
+    const { cert, key, ca } = this.files;
+    const pem = (file: PemFile | undefined) => (file ? readPem(file.setting, file.path) : undefined);
+    const [certificate, privateKey, caCertificate] = [pem(cert), pem(key), pem(ca)];
+    if (Boolean(certificate) !== Boolean(privateKey)) throw new Error("a certificate needs its key");
     try {
-      createSecureContext({ cert: certificate, key: privateKey, ...(ca ? { ca } : {}) });
+      createSecureContext({ cert: certificate, key: privateKey, ca: caCertificate });
     } catch (error) {
-      throw new Error(`TLS_CERT_FILE, TLS_KEY_FILE: not a usable certificate and key: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const what = [cert, key, ca].flatMap((file) => (file ? [file.setting] : [])).join(", ");
+      throw new Error(`${what}: not a usable certificate and key: ${(error as Error).message}`, { cause: error });
     }
     return {
-      identity: { certificate, privateKey },
-      ca: ca ? { caCertificate: ca } : undefined,
-      text: [certificate, privateKey, ca ?? ""].map(String).join("\0"),
+      identity: certificate && privateKey ? { certificate, privateKey } : undefined,
+      ca: caCertificate ? { caCertificate } : undefined,
+      text: [certificate, privateKey, caCertificate].map((bytes) => bytes?.toString() ?? "").join("\0"),
     };
   }
 }

@@ -4,12 +4,12 @@
 // share it and learn of each other's writes through LISTEN/NOTIFY), else the embedded SQLite file under DATA_DIR.
 // Every setting comes from the kit's config (loadConfigOrExit).
 import { join } from "node:path";
-import { createUserClient, tokenFromFile, type TlsOptions } from "@orderly/clients";
+import { createUserClient, tokenFromFile, type ClientOptions } from "@orderly/clients";
 import {
+  clientCredentialsOf,
   createPageTokens,
   loadConfigOrExit,
   pageTokenSecretOf,
-  readPem,
   runServiceProcess,
   type Config,
   type Logger,
@@ -68,16 +68,25 @@ async function openStorage(
   return { store, feed, close };
 }
 
-/** TLS to UserService when any USERS_TLS_* setting is there (read once, at start). */
-function usersTls(config: Config<"orders">): TlsOptions | undefined {
+/** TLS to UserService when USERS_TLS_CA_FILE is set: its files are read again every TLS_RELOAD_MS, like a server's. */
+function usersTls(config: Config<"orders">, logger: Logger): Pick<ClientOptions, "credentials" | "channelOptions"> {
   const { USERS_TLS_CA_FILE: ca, USERS_TLS_CERT_FILE: cert, USERS_TLS_KEY_FILE: key } = config;
+  if (!ca) return {};
+  const file = (setting: string, path: string | undefined) => (path ? { setting, path } : undefined);
+  const credentials = clientCredentialsOf(
+    {
+      ca: { setting: "USERS_TLS_CA_FILE", path: ca },
+      cert: file("USERS_TLS_CERT_FILE", cert),
+      key: file("USERS_TLS_KEY_FILE", key),
+    },
+    config.TLS_RELOAD_MS,
+    (error) =>
+      error
+        ? logger.warn({ err: error }, "USERS_TLS_* files changed but are not usable; still using the previous ones")
+        : logger.info("USERS_TLS_* certificates reloaded"),
+  );
   const serverName = config.USERS_TLS_SERVER_NAME;
-  if (!ca && !cert && !serverName) return undefined;
-  return {
-    ...(ca ? { ca: readPem("USERS_TLS_CA_FILE", ca) } : {}),
-    ...(cert && key ? { cert: readPem("USERS_TLS_CERT_FILE", cert), key: readPem("USERS_TLS_KEY_FILE", key) } : {}),
-    ...(serverName ? { serverName } : {}),
-  };
+  return { credentials, ...(serverName ? { channelOptions: { "grpc.ssl_target_name_override": serverName } } : {}) };
 }
 
 const config = loadConfigOrExit("orders");
@@ -87,13 +96,12 @@ await runServiceProcess({
   config,
   async register(server, logger) {
     const storage = await openStorage(config, logger, server.gauges);
-    const tls = usersTls(config);
     const users = createUserClient({
       address: config.USERS_TARGET,
       // Cached, read again ahead of its exp, when the file changes, and after UserService refused it. Without a token
       // file, OrderService's identity is its client certificate (USERS_TLS_CERT_FILE; UserService's TLS_PEER_ROLES).
       ...(config.SERVICE_TOKEN_FILE ? { tokenProvider: tokenFromFile(config.SERVICE_TOKEN_FILE) } : {}),
-      ...(tls ? { tls } : {}),
+      ...usersTls(config, logger),
     });
     const orders = new Orders({
       store: storage.store,
