@@ -103,6 +103,44 @@ describe("loadConfig", () => {
   });
 });
 
+describe("observability and rate-limit settings", () => {
+  it("are off by default", () => {
+    const config = loadConfig("common", {});
+    expect(config.METRICS_ADDRESS).toBeUndefined();
+    expect(config.RATE_LIMITS).toBeUndefined();
+    expect(config.OTEL_TRACES_EXPORTER).toBe("none");
+    expect(config.OTEL_TRACES_SAMPLER).toBe("parentbased_always_on");
+    expect(config.OTEL_TRACES_SAMPLER_ARG).toBe(1);
+  });
+
+  it("parse RATE_LIMITS into limits and the sampler ratio into a number", () => {
+    const config = loadConfig("common", { RATE_LIMITS: "*=100/s,CreateOrder=5/m:10", OTEL_TRACES_SAMPLER_ARG: "0.25" });
+    expect(config.RATE_LIMITS?.map((l) => [l.method, l.spec])).toEqual([
+      ["*", "100/s"],
+      ["CreateOrder", "5/m:10"],
+    ]);
+    expect(config.OTEL_TRACES_SAMPLER_ARG).toBe(0.25);
+  });
+
+  it("name each bad one", () => {
+    const message = errorOf(() =>
+      loadConfig("common", {
+        RATE_LIMITS: "GetUser=5",
+        METRICS_ADDRESS: "unix:/tmp/metrics.sock",
+        OTEL_TRACES_EXPORTER: "jaeger",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318",
+        OTEL_TRACES_SAMPLER_ARG: "1.5",
+      }),
+    );
+    expect(message).toContain('RATE_LIMITS="GetUser=5" (environment): "GetUser=5" is not METHOD=COUNT/UNIT[:BURST]');
+    expect(message).toContain("METRICS_ADDRESS");
+    expect(message).toContain("Prometheus scrapes over TCP");
+    expect(message).toContain('OTEL_TRACES_EXPORTER="jaeger"');
+    expect(message).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
+    expect(message).toContain("OTEL_TRACES_SAMPLER_ARG");
+  });
+});
+
 describe("CONFIG_FILE", () => {
   it("supplies settings the environment does not set; the environment wins", () => {
     const file = configFile({ LOG_LEVEL: "debug", SHUTDOWN_DRAIN_MS: 250, USERS_TARGET: ["a:1", "b:2"] });

@@ -115,6 +115,7 @@ const common = {
   }),
   // Observability and rate limiting (metrics.ts, tracing.ts, rate-limit.ts): all off unless set.
   METRICS_ADDRESS: hostPort("an address for the metrics endpoint")
+    .refine((value) => !value.startsWith("unix:"), "must be host:port: Prometheus scrapes over TCP")
     .optional()
     .meta({ description: "where Prometheus metrics are served (http://ADDRESS/metrics); off when unset" }),
   RATE_LIMITS: z
