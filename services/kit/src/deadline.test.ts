@@ -1,8 +1,19 @@
 // The shared deadline wheel: entries fire once their slot has passed (never early), cancelled ones never, and the
 // whole wheel runs on one timer that is not re-armed once nothing is filed. Fake timers and an injected clock keep it
-// exact.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+// exact. Then server streams past their deadline on the wire (streamStatusGate).
+import {
+  connect,
+  constants,
+  type ClientHttp2Session,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http2";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { Code } from "@orderly/common";
+import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { DeadlineWheel } from "./deadline.js";
+import { DomainError } from "./domain/errors.js";
+import { startTestServer, testToken, type TestServer } from "./testing.js";
 
 describe("DeadlineWheel", () => {
   let clock = 1_000_000;
@@ -66,3 +77,97 @@ describe("DeadlineWheel", () => {
     expect(vi.getTimerCount()).toBe(1);
   });
 });
+
+// On the wire, with a raw HTTP/2 client that trusts the server to end the call (as other languages' clients and
+// proxies do): server streams whose deadline passes while they are still writing each get their status. grpc-js
+// alone left most of them open for good (see streamStatusGate).
+describe("server streams past their deadline", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer((s) =>
+      s.addService(UserServiceService, {
+        async *streamUsers(_request, ctx) {
+          // Never ends by itself: writes batches, with the write backpressure of the kit, until the deadline.
+          for (let batch = 0; !ctx.signal.aborted; batch++) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yield Array.from({ length: 50 }, (_, i) => ({ user: longUser(`usr_${batch}_${i}`) }));
+          }
+        },
+        getUser: notInTest,
+        createUser: notInTest,
+        batchGetUsers: notInTest,
+        listUsers: notInTest,
+        updateUser: notInTest,
+        deleteUser: notInTest,
+      }),
+    );
+  });
+  afterAll(() => server.close());
+
+  it("end every one with DEADLINE_EXCEEDED in trailers, none left open", async () => {
+    const token = await testToken("adm_1", ["admin"]);
+    const sessions = await Promise.all([h2Connect(server.address), h2Connect(server.address)]);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 48 }, (_, i) =>
+          streamOutcome(sessions[i % sessions.length]!, {
+            ":method": "POST",
+            ":path": "/orderly.user.v1.UserService/StreamUsers",
+            ":scheme": "http",
+            "content-type": "application/grpc",
+            te: "trailers",
+            authorization: `Bearer ${token}`,
+            "grpc-timeout": "200m",
+          }),
+        ),
+      );
+      expect(outcomes).toEqual(Array.from({ length: 48 }, () => `grpc-status ${Code.DEADLINE_EXCEEDED}`));
+    } finally {
+      for (const session of sessions) session.close();
+    }
+  });
+});
+
+const longUser = (id: string) => ({
+  id,
+  email: `${id}.${"x".repeat(150)}@example.com`,
+  profile: undefined,
+  createTime: new Date(0),
+  updateTime: new Date(0),
+  etag: "e1",
+});
+
+const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
+
+function h2Connect(address: string): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`http://${address}`);
+    session.once("connect", () => resolve(session));
+    session.once("error", reject);
+  });
+}
+
+/**
+ * Sends an empty StreamUsersRequest, reads the whole stream, and tells how it ended: "grpc-status N", "RST_STREAM N",
+ * or "no status" when nothing ended it within 15 s (far past its deadline: then it would have stayed open).
+ */
+function streamOutcome(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Promise<string> {
+  return new Promise((resolve) => {
+    const stream = session.request(headers);
+    let status: string | undefined;
+    const giveUp = setTimeout(() => {
+      resolve("no status");
+      stream.close(constants.NGHTTP2_CANCEL);
+    }, 15_000);
+    const statusOf = (headers: IncomingHttpHeaders) => headers["grpc-status"] as string | undefined;
+    stream.on("response", (head) => (status ??= statusOf(head)));
+    stream.on("trailers", (trailers: IncomingHttpHeaders) => (status = statusOf(trailers)));
+    stream.on("data", () => {});
+    stream.on("error", () => {});
+    stream.on("close", () => {
+      clearTimeout(giveUp);
+      resolve(status === undefined ? `RST_STREAM ${stream.rstCode}` : `grpc-status ${status}`);
+    });
+    stream.end(Buffer.alloc(5)); // one message of 0 bytes: the empty request
+  });
+}

@@ -3,6 +3,7 @@
 // passes the call's signal fires, the handler's work stops, and the caller gets DEADLINE_EXCEEDED at once, even if the
 // handler ignores the signal. The deadlines of all calls share one timer (DeadlineWheel): a call costs a Set insert and
 // delete instead of a timer of its own, and a deadline fires about one slot (5 ms) late at most, never early.
+import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { outsideCallScope } from "@orderly/common";
 import { DomainError } from "./domain/errors.js";
 import type { Interceptor } from "./interceptor.js";
@@ -141,3 +142,28 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/**
+ * A grpc-js server interceptor (first in the grpc-js server's list, so it wraps grpc-js's own call) that sends a server
+ * stream's status once and writes no message after it. grpc-js 1.14.7 ends a call whose deadline passes from a timer
+ * of its own (server-interceptors.js, handleTimeoutHeader), and once response headers went out its sendStatus only
+ * ends the HTTP/2 stream and waits for "wantTrailers", while sendMessage keeps writing what the call still has queued.
+ * Node refuses that write after end (ERR_STREAM_WRITE_AFTER_END) and marks the stream errored, so the stream never
+ * finishes: no trailers, no RST_STREAM, and it stays open until the client resets it. grpc-js's timer calls the
+ * call's own sendStatus, so replacing that method on this call routes its status through the same gate.
+ */
+export const streamStatusGate: ServerInterceptor = (method, call) => {
+  if (method.responseStream) {
+    const sendStatus = call.sendStatus.bind(call);
+    const sendMessage = call.sendMessage.bind(call);
+    let ended = false;
+    call.sendStatus = (status) => {
+      if (ended) return;
+      ended = true;
+      sendStatus(status);
+    };
+    // A message after the status is dropped; its callback runs so the writer empties its queue and settles.
+    call.sendMessage = (message, callback) => (ended ? callback() : sendMessage(message, callback));
+  }
+  return new ServerInterceptingCall(call);
+};

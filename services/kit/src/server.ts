@@ -5,7 +5,7 @@ import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor, authRequired } from "./auth.js";
-import { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
+import { deadlineInterceptor, DEFAULT_DEADLINES, streamStatusGate, type DeadlineOptions } from "./deadline.js";
 import { errorInterceptor } from "./errors.js";
 import { select, type Interceptor } from "./interceptor.js";
 import { loggingInterceptor } from "./logging.js";
@@ -106,7 +106,12 @@ export interface OrderlyServer {
 
 /** Creates an Orderly server; add services, then listen. */
 export function createOrderlyServer(options: OrderlyServerOptions): OrderlyServer {
-  const grpc = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, ...options.grpc });
+  const grpc = new Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    ...options.grpc,
+    // First, so it wraps grpc-js's own call (see streamStatusGate).
+    interceptors: [streamStatusGate, ...(options.grpc?.interceptors ?? [])],
+  });
   const streams = new OpenStreams();
   const interceptors = orderlyInterceptors({ ...options, streams });
   const services: string[] = [];
