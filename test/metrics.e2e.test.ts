@@ -7,6 +7,7 @@ import { Code, createOrderClient, createUserClient, type OrderClient, type UserC
 import { failureOf, metricSample, testToken } from "@orderly/kit/testing";
 import { describePostgres, dropSchema, freshSchema, pgTestUrl } from "@orderly/storage/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
+import { markedOrder } from "../soak/lib/orders.js";
 
 /** The metrics port a process logged ("metrics listening"). */
 function metricsPort(service: ServiceProcess): number {
@@ -56,18 +57,7 @@ describe("metrics of UserService and OrderService processes (SQLite)", () => {
     expect((await failureOf(userAdmin.get("usr_01J0000000000000000000000Z", { retry: false }))).code).toBe(
       Code.NOT_FOUND,
     );
-    await orderAdmin.create({
-      userId: ada.id,
-      currencyCode: "GBP",
-      items: [{ sku: "BOOK-1", quantity: 1, unitPriceMinor: 1250n }],
-      shippingAddress: {
-        recipient: "Ada",
-        line1: "12 St James's Square",
-        city: "London",
-        postalCode: "SW1Y 4JH",
-        countryCode: "GB",
-      },
-    });
+    await orderAdmin.create(markedOrder(ada.id, "BOOK-1"));
     const watch = orderAdmin.watch({ sinceRevision: 0n });
     for await (const item of watch) if (item.kind === "sync") break;
     const watching = orderAdmin.watch({ sinceRevision: 0n });

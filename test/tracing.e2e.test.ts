@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOrderClient, createUserClient } from "@orderly/clients";
 import { testToken } from "@orderly/kit/testing";
 import { startServiceProcess, tempDataDir, testAuthEnv, type ServiceProcess } from "./support/service-process.js";
+import { markedOrder } from "../soak/lib/orders.js";
 
 /** A span as OTLP/JSON carries it (ids in hex), with its resource's service.name. */
 interface ExportedSpan {
@@ -74,18 +75,7 @@ describe("a CreateOrder through OrderService and UserService", () => {
     const userAdmin = createUserClient({ address: users.address, token });
     const orderAdmin = createOrderClient({ address: orders.address, token });
     const ada = await userAdmin.create({ email: "ada@example.com" });
-    const order = await orderAdmin.create({
-      userId: ada.id,
-      currencyCode: "GBP",
-      items: [{ sku: "BOOK-1", quantity: 1, unitPriceMinor: 1250n }],
-      shippingAddress: {
-        recipient: "Ada",
-        line1: "12 St James's Square",
-        city: "London",
-        postalCode: "SW1Y 4JH",
-        countryCode: "GB",
-      },
-    });
+    const order = await orderAdmin.create(markedOrder(ada.id, "BOOK-1"));
     userAdmin.close();
     orderAdmin.close();
     // SIGTERM: each service exports what its batch still holds before it exits.

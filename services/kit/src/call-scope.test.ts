@@ -5,10 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callScopesWanted, currentCallScope, wantCallScopes } from "@orderly/common";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
-import { DomainError } from "./domain/errors.js";
-import { bareUserClient, startTestServer, testToken, type BareUserClient, type TestServer } from "./testing.js";
-
-const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
+import {
+  bareUserClient,
+  startTestServer,
+  testToken,
+  type BareUserClient,
+  type TestServer,
+  notInTest,
+} from "./testing.js";
 
 let server: TestServer;
 let admin: BareUserClient;
@@ -32,11 +36,11 @@ beforeAll(async () => {
           },
         };
       },
-      batchGetUsers: notImplemented,
-      listUsers: notImplemented,
-      createUser: notImplemented,
-      updateUser: notImplemented,
-      deleteUser: notImplemented,
+      batchGetUsers: notInTest,
+      listUsers: notInTest,
+      createUser: notInTest,
+      updateUser: notInTest,
+      deleteUser: notInTest,
       async *streamUsers() {},
     }),
   );

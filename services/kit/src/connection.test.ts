@@ -8,8 +8,7 @@ import { Code } from "@orderly/common";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { loadConfig } from "./config.js";
 import { connectionOptions } from "./connection.js";
-import { DomainError } from "./domain/errors.js";
-import { bareUserClient, failureOf, startTestServer, testToken, type TestServer } from "./testing.js";
+import { bareUserClient, failureOf, startTestServer, testToken, type TestServer, notInTest } from "./testing.js";
 
 const user = (id: string, email = `${id}@example.com`) => ({
   id,
@@ -19,7 +18,6 @@ const user = (id: string, email = `${id}@example.com`) => ({
   updateTime: new Date(0),
   etag: "e1",
 });
-const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 /** What the test server saw: the peer of every call, and how many GetUser handlers ran at once. */
 interface Seen {

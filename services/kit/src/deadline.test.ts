@@ -12,8 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { Code } from "@orderly/common";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { DeadlineWheel } from "./deadline.js";
-import { DomainError } from "./domain/errors.js";
-import { startTestServer, testToken, type TestServer } from "./testing.js";
+import { startTestServer, testToken, type TestServer, notInTest } from "./testing.js";
 
 describe("DeadlineWheel", () => {
   let clock = 1_000_000;
@@ -136,8 +135,6 @@ const longUser = (id: string) => ({
   updateTime: new Date(0),
   etag: "e1",
 });
-
-const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 function h2Connect(address: string): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {

@@ -14,17 +14,9 @@ import {
   testToken,
   type BareUserClient,
   type TestServer,
+  testUser,
+  notInTest,
 } from "./testing.js";
-
-const user = (id: string) => ({
-  id,
-  email: `${id}@example.com`,
-  profile: undefined,
-  createTime: new Date(0),
-  updateTime: new Date(0),
-  etag: "e1",
-});
-const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let server: TestServer;
 let admin: BareUserClient;
@@ -38,17 +30,17 @@ beforeAll(async () => {
       s.addService(UserServiceService, {
         async getUser(request) {
           if (request.id === "missing") throw new DomainError("not_found", "USER_NOT_FOUND", "no such user");
-          return { user: user(request.id) };
+          return { user: testUser(request.id) };
         },
         async *streamUsers() {
-          yield [{ user: user("usr_1") }, { user: user("usr_2") }];
-          yield { user: user("usr_3") };
+          yield [{ user: testUser("usr_1") }, { user: testUser("usr_2") }];
+          yield { user: testUser("usr_3") };
         },
-        createUser: notImplemented,
-        batchGetUsers: notImplemented,
-        listUsers: notImplemented,
-        updateUser: notImplemented,
-        deleteUser: notImplemented,
+        createUser: notInTest,
+        batchGetUsers: notInTest,
+        listUsers: notInTest,
+        updateUser: notInTest,
+        deleteUser: notInTest,
       });
       s.gauges.add("test_widgets", "Widgets in the test.", () => widgets);
     },

@@ -5,10 +5,8 @@ import { Client, credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, OrderlyError } from "@orderly/common";
 import { GetUserRequest, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
-import { DomainError } from "./domain/errors.js";
-import { startTestServer, testToken, type TestServer } from "./testing.js";
+import { startTestServer, testToken, type TestServer, notInTest } from "./testing.js";
 
-const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 const handled: string[] = [];
 let server: TestServer;
 let client: Client;
@@ -32,13 +30,13 @@ beforeAll(async () => {
       },
       async *streamUsers() {
         handled.push("stream");
-        yield await notImplemented();
+        yield await notInTest();
       },
-      createUser: notImplemented,
-      batchGetUsers: notImplemented,
-      listUsers: notImplemented,
-      updateUser: notImplemented,
-      deleteUser: notImplemented,
+      createUser: notInTest,
+      batchGetUsers: notInTest,
+      listUsers: notInTest,
+      updateUser: notInTest,
+      deleteUser: notInTest,
     }),
   );
   client = new Client(server.address, credentials.createInsecure());

@@ -18,16 +18,10 @@ import {
   testToken,
   type BareUserClient,
   type TestServer,
+  testUser,
+  notInTest,
 } from "./testing.js";
 
-const user = (id: string) => ({
-  id,
-  email: `${id}@example.com`,
-  profile: undefined,
-  createTime: new Date(0),
-  updateTime: new Date(0),
-  etag: "e1",
-});
 const aborted: unknown[] = [];
 let streamed = 0;
 
@@ -41,8 +35,6 @@ async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void>
     });
   });
 }
-
-const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let server: TestServer;
 let admin: BareUserClient;
@@ -62,35 +54,35 @@ beforeAll(async () => {
           if (request.id === "slow") await sleepUntilAborted(ctx.signal, 5_000);
           if (request.id === "ignores-signal") await new Promise((r) => setTimeout(r, 1_500));
           if (request.id === "whoami")
-            return { user: { ...user(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
+            return { user: { ...testUser(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
           if (request.id === "deadline")
-            return { user: { ...user("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
-          return { user: user(request.id) };
+            return { user: { ...testUser("deadline"), etag: String((ctx.deadline?.getTime() ?? 0) - Date.now()) } };
+          return { user: testUser(request.id) };
         },
         async *streamUsers(request, ctx) {
           if (request.filter?.emailContains === "batched") {
-            yield [{ user: user("usr_b1") }, { user: user("usr_b2") }];
-            yield { user: user("usr_b3") };
+            yield [{ user: testUser("usr_b1") }, { user: testUser("usr_b2") }];
+            yield { user: testUser("usr_b3") };
             yield [];
             return;
           }
           if (request.filter?.emailContains === "pre-encoded") {
-            const bytes = StreamUsersResponse.encode({ user: user("usr_encoded") }).finish();
+            const bytes = StreamUsersResponse.encode({ user: testUser("usr_encoded") }).finish();
             yield new Encoded<StreamUsersResponse>(Buffer.from(bytes));
-            yield { user: user("usr_plain") };
+            yield { user: testUser("usr_plain") };
             return;
           }
           for (let i = 0; i < 100_000; i++) {
             streamed = i + 1;
-            yield { user: user(`usr_${i}`) };
+            yield { user: testUser(`usr_${i}`) };
             if (ctx.signal.aborted) return;
           }
         },
-        createUser: notImplemented,
-        batchGetUsers: notImplemented,
-        listUsers: notImplemented,
-        updateUser: notImplemented,
-        deleteUser: notImplemented,
+        createUser: notInTest,
+        batchGetUsers: notInTest,
+        listUsers: notInTest,
+        updateUser: notInTest,
+        deleteUser: notInTest,
       }),
     { deadlines: { defaultMs: 300, maxMs: 1_000 } },
   );

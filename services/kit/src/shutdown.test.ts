@@ -8,21 +8,10 @@ import { Code } from "@orderly/common";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@orderly/proto/grpc/health/v1/health";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import type { CallContext, MethodInfo } from "./context.js";
-import { DomainError } from "./domain/errors.js";
 import { compose } from "./interceptor.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { OpenStreams, SERVER_SHUTTING_DOWN, shutdownBudget } from "./shutdown.js";
-import { bareUserClient, failureOf, startTestServer, testToken } from "./testing.js";
-
-const user = (id: string) => ({
-  id,
-  email: `${id}@example.com`,
-  profile: undefined,
-  createTime: new Date(0),
-  updateTime: new Date(0),
-  etag: "e1",
-});
-const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
+import { bareUserClient, failureOf, startTestServer, testToken, testUser, notInTest } from "./testing.js";
 
 /** Resolves when the signal fires, with its reason as a rejection: a stream that stays open until it is ended. */
 const untilAborted = (signal: AbortSignal) =>
@@ -38,10 +27,10 @@ async function startServer() {
       async getUser(request) {
         // Ignores its signal on purpose: it must be allowed to finish, not be cut.
         if (request.id === "slow") await sleep(400);
-        return { user: user(request.id) };
+        return { user: testUser(request.id) };
       },
       async *streamUsers(request, ctx) {
-        yield { user: user("usr_first") };
+        yield { user: testUser("usr_first") };
         if (request.filter?.emailContains === "stubborn") await sleep(3_000);
         else await untilAborted(ctx.signal);
       },

@@ -13,6 +13,7 @@ import { OrderlyError } from "@orderly/common";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
 import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
 import { SignJWT } from "jose";
+import { DomainError } from "./domain/errors.js";
 import { createLogger } from "./logging.js";
 import { createOrderlyServer, type OrderlyServer, type OrderlyServerOptions } from "./server.js";
 import { createTokenVerifier, type AuthConfig } from "./token-verifier.js";
@@ -162,3 +163,17 @@ export function metricSample(text: string, name: string, labels: Record<string, 
   const [line] = matches;
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
+
+/** A user as a test handler returns it. */
+export const testUser = (id: string) => ({
+  id,
+  email: `${id}@example.com`,
+  profile: undefined,
+  createTime: new Date(0),
+  updateTime: new Date(0),
+  etag: "e1",
+});
+
+/** A handler a test does not call: FAILED_PRECONDITION NOT_IN_TEST if it is called. */
+export const notInTest = () =>
+  Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@orderly/common";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { loadConfig } from "./config.js";
-import { DomainError } from "./domain/errors.js";
 import {
   bareUserClient,
   createTestPki,
@@ -20,11 +19,11 @@ import {
   type TestCertificate,
   type TestPki,
   type TestServer,
+  notInTest,
 } from "./testing.js";
 import { clientCredentialsOf, peerRolesOf, serverCredentialsOf, type ReloadListener } from "./tls.js";
 
 const ORDERS_ID = "spiffe://orderly/orders";
-const notInTest = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
 
 let pki: TestPki;
 let otherPki: TestPki;

@@ -9,11 +9,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Code, OrderlyError } from "@orderly/common";
 import { UserServiceClient, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { DomainError } from "./domain/errors.js";
-import { startTestServer, testToken, type TestServer } from "./testing.js";
+import { startTestServer, testToken, type TestServer, notInTest } from "./testing.js";
 import { samplerOf, Tracing } from "./tracing.js";
 
 const exporter = new InMemorySpanExporter();
-const notImplemented = () => Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in test"));
 const time = new Date(0);
 let server: TestServer;
 let client: UserServiceClient;
@@ -42,11 +41,11 @@ beforeAll(async () => {
           };
         },
         async *streamUsers() {},
-        createUser: notImplemented,
-        batchGetUsers: notImplemented,
-        listUsers: notImplemented,
-        updateUser: notImplemented,
-        deleteUser: notImplemented,
+        createUser: notInTest,
+        batchGetUsers: notInTest,
+        listUsers: notInTest,
+        updateUser: notInTest,
+        deleteUser: notInTest,
       }),
     { tracing },
   );
