@@ -86,7 +86,7 @@ class Reader implements AsyncIterableIterator<WatchItem> {
   private readonly unread: WatchItem[] = [];
   private pending: { resolve: (result: IteratorResult<WatchItem>) => void; reject: (e: unknown) => void } | undefined;
   private writable: (() => void)[] = [];
-  private end: { error: unknown } | undefined;
+  private end: { error: Error | undefined } | undefined;
   private endReported = false;
   private readonly controller = new AbortController();
   /** The watch itself: settles when it ends. */
@@ -116,7 +116,7 @@ class Reader implements AsyncIterableIterator<WatchItem> {
     });
     this.ended.then(
       () => this.finish({ error: undefined }),
-      (error: unknown) => this.finish({ error }),
+      (error: unknown) => this.finish({ error: error as Error }),
     );
   }
 
@@ -129,7 +129,7 @@ class Reader implements AsyncIterableIterator<WatchItem> {
     if (this.end) {
       if (this.endReported || this.end.error === undefined) return Promise.resolve({ done: true, value: undefined });
       this.endReported = true;
-      return Promise.reject(this.end.error as Error);
+      return Promise.reject(this.end.error);
     }
     return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
   }
@@ -151,7 +151,7 @@ class Reader implements AsyncIterableIterator<WatchItem> {
     return pending;
   }
 
-  private finish(end: { error: unknown }): void {
+  private finish(end: { error: Error | undefined }): void {
     this.settled = true;
     this.end = end;
     if (!this.pending) return;
