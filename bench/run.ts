@@ -53,6 +53,7 @@ async function main(options: Options): Promise<number> {
   await Promise.all([
     ...SERVICES.map((service) => bundle(`services/${service}/src/main.ts`, join(BUNDLE_DIR, `${service}.mjs`))),
     bundle("bench/servers/bare-users.ts", join(BUNDLE_DIR, "bare-users.mjs")),
+    bundle("bench/servers/bare-orders.ts", join(BUNDLE_DIR, "bare-orders.mjs")),
   ]);
   const workDir = mkdtempSync(join(tmpdir(), "orderly-bench-"));
   try {

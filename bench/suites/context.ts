@@ -80,6 +80,11 @@ export function startBareUsers(
   );
 }
 
+/** The bare grpc-js WatchOrders baseline (bench/servers/bare-orders.ts, bundled the same way). */
+export function startBareOrders(ctx: SuiteContext, logName: string): Promise<RunningServer> {
+  return startServer("bare-orders", "bench/results/dist/bare-orders.mjs", {}, join(ctx.logDir, `${logName}.log`));
+}
+
 /** Counts the per-call log lines of an Orderly process by status code (read after it stopped, so all are flushed). */
 export function callsByCode(logFile: string): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -8,7 +8,7 @@ import { cpuPercent, cpuUsed, foreignPercent, markCpu } from "../lib/proc-stats.
 import { runLoad, type RunningServer } from "../lib/processes.js";
 import { detail, fmt, type SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
-import { startOrders, startUsers, type SuiteContext } from "./context.js";
+import { startBareOrders, startOrders, startUsers, type SuiteContext } from "./context.js";
 
 /** The p99 delivery latency the fan-out must stay under. */
 export const WATCH_P99_TARGET_MS = 50;
@@ -34,89 +34,119 @@ export async function watchOrdersSuite(ctx: SuiteContext): Promise<SuiteReport> 
   };
 }
 
+/** One fan-out load against one server process (and UserService, which Orderly's OrderService calls). */
+async function measure(
+  ctx: SuiteContext,
+  load: WatchLoad,
+  userIds: string[],
+  server: RunningServer,
+  others: RunningServer[],
+): Promise<Measured> {
+  const pids = [server.pid, ...others.map((o) => o.pid)];
+  const marks = new Map<string, ReturnType<typeof markCpu>>();
+  const result = await runLoad<WatchResult>(
+    "bench/load/watch-orders.ts",
+    { address: server.address, token: ctx.token, userIds, ...load },
+    (name) => marks.set(name, markCpu(pids)),
+  );
+  const [start, end] = [marks.get("start")!, marks.get("end")!];
+  return {
+    ...result,
+    ordersCpuPercent: cpuPercent(start, end, server.pid),
+    ordersCpuMicrosPerDelivery: (cpuUsed(start, end, server.pid) / result.deliveries) * 1e6,
+    ordersPeakRssMb: server.peakRssMb(),
+    foreignPercent: foreignPercent(start, end, pids),
+  };
+}
+
 async function fanOut(ctx: SuiteContext, load: WatchLoad): Promise<SuiteReport> {
   const userIds = Array.from({ length: Math.min(1000, ctx.profile.users) }, (_, i) => fixtureUserId(i));
-  const runs: Measured[] = [];
+  const runs: { orderly: Measured; bare: Measured }[] = [];
   for (let run = 0; run < ctx.runs; run++) {
-    ctx.progress(`WatchOrders run ${run + 1}/${ctx.runs}: ${load.streams} streams`);
+    ctx.progress(`WatchOrders run ${run + 1}/${ctx.runs}: ${load.streams} streams, Orderly then bare grpc-js`);
     const users = await startUsers(ctx, "watch-users");
     let orders: RunningServer | undefined;
+    let orderly: Measured;
     try {
       orders = await startOrders(ctx, users, "watch-orders");
-      const marks = new Map<string, ReturnType<typeof markCpu>>();
-      const result = await runLoad<WatchResult>(
-        "bench/load/watch-orders.ts",
-        { address: orders.address, token: ctx.token, userIds, ...load },
-        (name) => marks.set(name, markCpu([orders!.pid, users.pid])),
-      );
-      const [start, end] = [marks.get("start")!, marks.get("end")!];
-      runs.push({
-        ...result,
-        ordersCpuPercent: cpuPercent(start, end, orders.pid),
-        ordersCpuMicrosPerDelivery: (cpuUsed(start, end, orders.pid) / result.deliveries) * 1e6,
-        ordersPeakRssMb: orders.peakRssMb(),
-        foreignPercent: foreignPercent(start, end, [orders.pid, users.pid]),
-      });
+      orderly = await measure(ctx, load, userIds, orders, [users]);
     } finally {
       await orders?.stop();
       await users.stop();
     }
+    const bareServer = await startBareOrders(ctx, "watch-bare");
+    try {
+      runs.push({ orderly, bare: await measure(ctx, load, userIds, bareServer, []) });
+    } finally {
+      await bareServer.stop();
+    }
   }
 
-  const of = (pick: (m: Measured) => number) => spread(runs.map(pick));
-  const p99 = of((m) => m.latencyMs.p99);
+  const of = (kind: "orderly" | "bare", pick: (m: Measured) => number) => spread(runs.map((r) => pick(r[kind])));
+  const ratioOf = (pick: (m: Measured) => number) => spread(runs.map((r) => pick(r.orderly) / pick(r.bare)));
+  const p99 = (m: Measured) => m.latencyMs.p99;
+  const perDelivery = (m: Measured) => m.ordersCpuMicrosPerDelivery;
+  const orderlyP99 = of("orderly", p99);
   const streams = fmt(load.streams, 0);
+  const line = (kind: "orderly" | "bare") => [
+    `  ${kind === "orderly" ? "Orderly" : "bare:  "} ${detail(
+      "p50",
+      of(kind, (m) => m.latencyMs.p50),
+      " ms",
+    )}, ${detail("p99", of(kind, p99), " ms")}, ${detail(
+      "max",
+      of(kind, (m) => m.latencyMs.max),
+      " ms",
+    )}; deliveries ${fmt(runs[0]![kind].deliveries, 0)} per run (all expected arrived)`,
+    `           ${detail(
+      "server CPU",
+      of(kind, (m) => m.ordersCpuPercent),
+      "%",
+      0,
+    )} (${detail("", of(kind, perDelivery), " µs/delivery", 1).trim()}), ${detail(
+      "peak RSS",
+      of(kind, (m) => m.ordersPeakRssMb),
+      " MB",
+      0,
+    )}, ${detail(
+      "watch client CPU",
+      of(kind, (m) => m.clientCpuPercent),
+      "%",
+      0,
+    )}, ${detail(
+      "others on server CPU",
+      of(kind, (m) => m.foreignPercent),
+      "%",
+      0,
+    )}`,
+  ];
   return {
     name: "watch",
     rows: [
       {
-        benchmark: `4. WatchOrders ${streams} streams, delivery p99`,
+        benchmark: `4. WatchOrders ${streams} streams, delivery p99 vs bare grpc-js fan-out`,
         unit: "ms",
-        orderly: p99,
+        orderly: orderlyP99,
+        baseline: of("bare", p99),
+        ratio: ratioOf(p99),
         // The target is for 1,000 watchers; wider fan-outs are stated.
         target: load.streams <= 1_000 ? `p99 < ${WATCH_P99_TARGET_MS} ms` : "-",
-        ...(load.streams <= 1_000 ? { met: p99.median < WATCH_P99_TARGET_MS } : {}),
+        ...(load.streams <= 1_000 ? { met: orderlyP99.median < WATCH_P99_TARGET_MS } : {}),
       },
       {
-        benchmark: `4a. WatchOrders ${streams} streams, orders CPU per delivery`,
+        benchmark: `4a. WatchOrders ${streams} streams, server CPU per delivery`,
         unit: "µs",
-        orderly: of((m) => m.ordersCpuMicrosPerDelivery),
+        orderly: of("orderly", perDelivery),
+        baseline: of("bare", perDelivery),
+        ratio: ratioOf(perDelivery),
         target: "-",
         digits: 1,
       },
     ],
     details: [
-      `WatchOrders (${load.streams} streams over ${load.connections} connections, ${load.changesPerSecond} changes/s for ${load.durationSeconds} s; latency = receipt - event.time):`,
-      `  ${detail(
-        "p50",
-        of((m) => m.latencyMs.p50),
-        " ms",
-      )}, ${detail("p99", p99, " ms")}, ${detail(
-        "max",
-        of((m) => m.latencyMs.max),
-        " ms",
-      )}; deliveries ${fmt(runs[0]!.deliveries, 0)} per run (all expected arrived)`,
-      `  ${detail(
-        "orders CPU",
-        of((m) => m.ordersCpuPercent),
-        "%",
-        0,
-      )}, ${detail(
-        "orders peak RSS",
-        of((m) => m.ordersPeakRssMb),
-        " MB",
-        0,
-      )}, ${detail(
-        "watch client CPU",
-        of((m) => m.clientCpuPercent),
-        "%",
-        0,
-      )}, ${detail(
-        "others on server CPU",
-        of((m) => m.foreignPercent),
-        "%",
-        0,
-      )}`,
+      `WatchOrders (${load.streams} streams over ${load.connections} connections, ${load.changesPerSecond} changes/s for ${load.durationSeconds} s; latency = receipt - event.time; bare: grpc-js writing each event, encoded once, to every stream, no store):`,
+      ...line("orderly"),
+      ...line("bare"),
     ],
     data: { load, runs },
   };
