@@ -99,7 +99,8 @@ export function deadlineInterceptor(
   options: DeadlineOptions = DEFAULT_DEADLINES,
   wheel: DeadlineWheel = sharedWheel,
 ): Interceptor {
-  return (next) => async (request, ctx) => {
+  // Not async: the one promise a call costs here is the race between its work and its abort.
+  return (next) => (request, ctx) => {
     const now = Date.now();
     const callers = ctx.deadline;
     const deadline =
@@ -108,14 +109,46 @@ export function deadlineInterceptor(
         : new Date(Math.min(callers?.getTime() ?? now + options.defaultMs, now + options.maxMs));
     ctx.deadline = deadline;
     if (!deadline) return next(request, ctx);
-    if (deadline.getTime() <= now) throw deadlineExceeded();
+    if (deadline.getTime() <= now) return Promise.reject(deadlineExceeded());
     const cancel = wheel.add(deadline.getTime(), { fire: () => ctx.abort(deadlineExceeded()) });
+    let work: Promise<unknown>;
     try {
-      return await untilAborted(next(request, ctx), ctx.signal);
-    } finally {
+      work = next(request, ctx);
+    } catch (error) {
       cancel();
+      return Promise.reject(error);
     }
+    return ctx.onAbort
+      ? raceAbort(work, ctx.onAbort.bind(ctx), cancel)
+      : untilAborted(work, ctx.signal).finally(cancel);
   };
+}
+
+/** untilAborted through CallContext.onAbort (no AbortSignal made), running settled() once it settles either way. */
+function raceAbort<T>(
+  work: Promise<T>,
+  onAbort: (listener: (reason: unknown) => void) => () => void,
+  settled: () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const off = onAbort((reason) => {
+      settled();
+      work.catch(() => {});
+      reject(reason);
+    });
+    work.then(
+      (value) => {
+        off();
+        settled();
+        resolve(value);
+      },
+      (error: unknown) => {
+        off();
+        settled();
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Settles like work, or rejects with the signal's reason as soon as it fires (the work is left to notice it). */

@@ -57,11 +57,15 @@ export function createLogger(name: string, options: LoggerOptions = {}, destinat
   return destination ? pino(base, destination) : pino(base);
 }
 
-/** Logs the outcome of every call it wraps to `logger` (the service's logger, not a per-call child). */
-export const loggingInterceptor =
-  (logger: Logger): Interceptor =>
-  (next) =>
-  async (request, ctx) => {
+/**
+ * Logs the outcome of every call it wraps to `logger` (the service's logger, not a per-call child). The call line has
+ * fixed fields, all strings and numbers and none named authorization, so the logger's redaction could never change it;
+ * it is written through a child without redaction, which spares walking every field for `*.authorization` on each
+ * call (about 60% of the cost of a line). The child takes the logger's level when the interceptor is made.
+ */
+export const loggingInterceptor = (logger: Logger): Interceptor => {
+  const callLog = logger.child({}, { redact: [] });
+  return (next) => async (request, ctx) => {
     const started = performance.now();
     let code: number = Code.OK;
     let reason: string | undefined;
@@ -84,7 +88,8 @@ export const loggingInterceptor =
         traceId: ctx.trace?.traceId,
         spanId: ctx.trace?.spanId,
       };
-      if (SERVER_FAULTS.has(code)) logger.error(line, "call failed");
-      else logger.info(line, "call");
+      if (SERVER_FAULTS.has(code)) callLog.error(line, "call failed");
+      else callLog.info(line, "call");
     }
   };
+};

@@ -23,6 +23,7 @@ import {
 } from "./testing.js";
 
 const aborted: unknown[] = [];
+const lateSignals: { aborted: boolean; reason: unknown }[] = [];
 let streamed = 0;
 
 async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void> {
@@ -53,6 +54,11 @@ beforeAll(async () => {
             });
           if (request.id === "slow") await sleepUntilAborted(ctx.signal, 5_000);
           if (request.id === "ignores-signal") await new Promise((r) => setTimeout(r, 1_500));
+          if (request.id === "late-signal") {
+            // Reads its signal only after the deadline passed: it must already be aborted, with the deadline's reason.
+            await new Promise((r) => setTimeout(r, 400));
+            lateSignals.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason as unknown });
+          }
           if (request.id === "whoami")
             return { user: { ...testUser(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
           if (request.id === "deadline")
@@ -182,6 +188,18 @@ describe("deadlines and cancellation", () => {
     const error = await failure(admin.get("ignores-signal", { deadlineMs: 200 }));
     expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("gives a handler that first reads its signal after the deadline an aborted one, with the abort's reason", async () => {
+    const error = await failure(admin.get("late-signal", { deadlineMs: 100 }));
+    expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(lateSignals).toHaveLength(1);
+    expect(lateSignals[0]?.aborted).toBe(true);
+    // grpc-js's own deadline timer may end the call (as "cancelled") a moment before the kit's: either reason is right.
+    const reason = lateSignals[0]?.reason;
+    expect(reason).toBeInstanceOf(DomainError);
+    expect(["deadline_exceeded", "cancelled"]).toContain((reason as DomainError).kind);
   });
 
   it("aborts the handler's signal when the caller cancels", async () => {

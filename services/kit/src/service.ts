@@ -11,7 +11,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { callScopesWanted, OrderlyError, runInCallScope } from "@orderly/common";
-import type { CallContext, HandlerContext, MethodInfo } from "./context.js";
+import type { CallContext, Caller, HandlerContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
 import { methodsOf } from "./method-policy.js";
@@ -197,46 +197,99 @@ function createContext(
   method: MethodInfo,
   logger: Logger,
 ): { ctx: CallContext; detach: () => void } {
-  const requestMetadata: Metadata = call.metadata;
-  const requestId = requestIdOf(requestMetadata);
-  const responseMetadata = new Metadata();
-  responseMetadata.set(REQUEST_ID_KEY, requestId);
-  const controller = new AbortController();
-  const onCancelled = () =>
-    controller.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
+  const ctx = new ServerCallContext(call, method, logger);
+  const onCancelled = () => ctx.abort(new DomainError("cancelled", "CANCELLED", "the caller cancelled the call"));
   call.once("cancelled", onCancelled);
-  const callerDeadline = call.getDeadline();
-  const deadline =
-    callerDeadline instanceof Date
-      ? callerDeadline
-      : Number.isFinite(callerDeadline)
-        ? new Date(callerDeadline)
-        : undefined;
-  let callLogger: Logger | undefined;
-  const ctx: CallContext = {
-    method,
-    requestMetadata,
-    responseMetadata,
-    peer: call.getPeer(),
-    requestId,
-    signal: controller.signal,
-    abort: (reason) => controller.abort(reason),
-    deadline,
-    // A child logger costs an allocation and a serialization of its bindings: made only when a handler logs.
-    get logger() {
-      return (callLogger ??= logger.child({ requestId }));
-    },
-    set logger(value: Logger) {
-      callLogger = value;
-    },
-    caller: undefined,
-    get peerIdentity() {
-      const certificate = call.getAuthContext().sslPeerCertificate;
-      return certificate ? certificateIdentity(certificate) : undefined;
-    },
-  };
   return { ctx, detach: () => call.off("cancelled", onCancelled) };
 }
+
+type GrpcCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/**
+ * The context of a call grpc-js handed the kit; one class, so every call's context has the same shape. Its AbortSignal
+ * is made only when someone reads `signal` (made then already aborted if the call was): making one and listening to it
+ * costs more than the rest of the context together, and the kit's own interceptors learn of an abort through onAbort.
+ */
+class ServerCallContext implements CallContext {
+  readonly requestMetadata: Metadata;
+  readonly responseMetadata: Metadata;
+  readonly peer: string;
+  readonly requestId: string;
+  deadline: Date | undefined;
+  caller: Caller | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+  private aborted = false;
+  private reason: unknown = undefined;
+  private listeners: ((reason: unknown) => void)[] | undefined = undefined;
+  private callLogger: Logger | undefined = undefined;
+
+  constructor(
+    private readonly call: GrpcCall,
+    readonly method: MethodInfo,
+    private readonly serviceLogger: Logger,
+  ) {
+    this.requestMetadata = call.metadata;
+    this.requestId = requestIdOf(this.requestMetadata);
+    this.responseMetadata = new Metadata();
+    this.responseMetadata.set(REQUEST_ID_KEY, this.requestId);
+    this.peer = call.getPeer();
+    const callerDeadline = call.getDeadline();
+    this.deadline =
+      callerDeadline instanceof Date
+        ? callerDeadline
+        : Number.isFinite(callerDeadline)
+          ? new Date(callerDeadline)
+          : undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(reason);
+    this.controller?.abort(reason);
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    if (this.aborted) {
+      listener(this.reason);
+      return noop;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const listeners = this.listeners;
+      if (!listeners) return;
+      const index = listeners.indexOf(listener);
+      if (index >= 0) listeners.splice(index, 1);
+    };
+  }
+
+  // A child logger costs an allocation and a serialization of its bindings: made only when a handler logs.
+  get logger(): Logger {
+    return (this.callLogger ??= this.serviceLogger.child({ requestId: this.requestId }));
+  }
+
+  set logger(value: Logger) {
+    this.callLogger = value;
+  }
+
+  get peerIdentity(): string | undefined {
+    const certificate = this.call.getAuthContext().sslPeerCertificate;
+    return certificate ? certificateIdentity(certificate) : undefined;
+  }
+}
+
+const noop = () => {};
 
 /** Protected methods always run behind the auth interceptor; fail loudly if the chain was built without it. */
 function asHandlerContext(ctx: CallContext): HandlerContext {
