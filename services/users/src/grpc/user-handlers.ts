@@ -1,11 +1,11 @@
 // UserService over gRPC: a thin adapter from the generated contract to the Users domain service. Every rule lives in
 // the domain; every cross-cutting concern (auth, deadlines, errors, logging) lives in the kit's interceptors.
 import type { ServiceHandlers } from "@orderly/kit";
-import { Encoded, pageSizeOf, type PageTokens } from "@orderly/kit";
+import { pageSizeOf, type PageTokens } from "@orderly/kit";
 import { invalidArgument } from "@orderly/kit/domain";
-import { StreamUsersResponse, UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
-import type { User } from "../domain/model.js";
+import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import type { Users } from "../domain/user-service.js";
+import { encodeStreamUsers } from "./stream-users-encoding.js";
 import { filterFromProto, newUserFromProto, patchFromProto, userToProto } from "./user-mapping.js";
 
 /** The UserService handlers over a Users domain service. */
@@ -40,7 +40,7 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
       // Whole batches of encoded messages: the kit writes each batch in one HTTP/2 write (framed-writes.ts), one async
       // step and one copy per batch rather than per user.
       for await (const batch of users.stream(filterFromProto(request.filter), ctx.caller.access, ctx.signal)) {
-        yield batch.map(encodedStreamUser);
+        yield encodeStreamUsers(batch);
       }
     },
 
@@ -64,10 +64,4 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
       return {};
     },
   };
-}
-
-/** A user as StreamUsers' encoded message (the view over the encoder's bytes needs no copy). */
-function encodedStreamUser(user: User): Encoded<StreamUsersResponse> {
-  const bytes = StreamUsersResponse.encode({ user: userToProto(user) }).finish();
-  return new Encoded(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
