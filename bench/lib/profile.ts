@@ -2,6 +2,14 @@
 // rot (seconds, tiny counts, one run; figures are printed, never asserted). Parsed from the command line.
 import { parseArgs } from "node:util";
 
+/** One WatchOrders fan-out: streams over connections, order changes a second for a while. */
+export interface WatchLoad {
+  streams: number;
+  connections: number;
+  changesPerSecond: number;
+  durationSeconds: number;
+}
+
 /** Sizes and durations of one benchmark session. */
 export interface Profile {
   name: "full" | "smoke";
@@ -11,8 +19,8 @@ export interface Profile {
   h2load: { clients: number; streamsPerClient: number; warmupSeconds: number; durationSeconds: number };
   /** The Node load generator (GetUser and CreateOrder). */
   unary: { concurrency: number; warmupSeconds: number; durationSeconds: number };
-  /** WatchOrders fan-out. */
-  watch: { streams: number; connections: number; changesPerSecond: number; durationSeconds: number };
+  /** WatchOrders fan-outs, each measured on its own: the target's 1,000 streams and a wide one. */
+  watch: WatchLoad[];
   /** The interceptor microbenchmark, per case. */
   micro: { warmupMs: number; budgetMs: number };
   /** GetUser under callgrind: calls before counting (uncounted), calls per sample, samples per server and run. */
@@ -26,7 +34,12 @@ const FULL: Profile = {
   users: 1_000_000,
   h2load: { clients: 16, streamsPerClient: 8, warmupSeconds: 3, durationSeconds: 10 },
   unary: { concurrency: 32, warmupSeconds: 3, durationSeconds: 10 },
-  watch: { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10 },
+  // The same 50,000 deliveries a second both times: 1,000 streams x 50 changes, then 10,000 streams x 5 changes (at
+  // most 1,000 streams per connection, GRPC_MAX_CONCURRENT_STREAMS).
+  watch: [
+    { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10 },
+    { streams: 10_000, connections: 20, changesPerSecond: 5, durationSeconds: 10 },
+  ],
   micro: { warmupMs: 500, budgetMs: 1_000 },
   instructions: { warmupCalls: 10_000, calls: 1_000, samples: 3 },
   starts: 3,
@@ -37,7 +50,10 @@ const SMOKE: Profile = {
   users: 10_000,
   h2load: { clients: 4, streamsPerClient: 4, warmupSeconds: 0.3, durationSeconds: 1 },
   unary: { concurrency: 8, warmupSeconds: 0.3, durationSeconds: 1 },
-  watch: { streams: 20, connections: 2, changesPerSecond: 20, durationSeconds: 1 },
+  watch: [
+    { streams: 20, connections: 2, changesPerSecond: 20, durationSeconds: 1 },
+    { streams: 200, connections: 2, changesPerSecond: 5, durationSeconds: 1 },
+  ],
   micro: { warmupMs: 50, budgetMs: 100 },
   instructions: { warmupCalls: 300, calls: 50, samples: 1 },
   starts: 1,

@@ -27,6 +27,8 @@ export {
   Encoded,
   withPreEncoding,
   type StreamItem,
+  type StreamPush,
+  type StreamSink,
   type ServiceHandlers,
   type HandlerOf,
   type GeneratedService,

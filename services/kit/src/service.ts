@@ -50,13 +50,32 @@ export class Encoded<T = unknown> {
 /** What a server-streaming handler yields: a message, a pre-encoded one, or a batch of them written in one go. */
 export type StreamItem<T> = T | Encoded<T> | readonly (T | Encoded<T>)[];
 
+/** Where a pushed server stream writes: see StreamPush. */
+export interface StreamSink<T> {
+  /**
+   * Sends one message now. False once the client pushes back: the message was taken, but send no more until
+   * whenWritable() resolves. After the call has ended it sends nothing and returns false.
+   */
+  send(message: T | Encoded<T>): boolean;
+  /** Resolves once the stream takes messages again (at once if it does); rejects when the call ends first. */
+  whenWritable(): Promise<void>;
+}
+
 /**
- * The handler of a method: a promise for unary methods, an async iterable for server-streaming ones. A streaming
- * handler may yield arrays: each is written in a plain loop (pausing only when the client pushes back), which spares
- * one async step per message when the messages come in batches anyway (e.g. a store's keyset pages).
+ * A server stream driven by its producer instead of pulled by the kit: the kit hands it a sink, and ends the call
+ * with the outcome of the promise it returns. Meant for fan-outs: one event can be written to every writable stream
+ * synchronously, with no async step per stream, and held back only for streams whose clients push back.
+ */
+export type StreamPush<T> = (sink: StreamSink<T>) => Promise<void>;
+
+/**
+ * The handler of a method: a promise for unary methods; for server-streaming ones an async iterable the kit pulls,
+ * or a StreamPush. An iterable may yield arrays: each is written in a plain loop (pausing only when the client pushes
+ * back), which spares one async step per message when the messages come in batches anyway (e.g. a store's keyset
+ * pages).
  */
 export type HandlerOf<M> = M extends { responseStream: true }
-  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<StreamItem<ResponseOf<M>>>
+  ? (request: RequestOf<M>, ctx: HandlerContext) => AsyncIterable<StreamItem<ResponseOf<M>>> | StreamPush<ResponseOf<M>>
   : (request: RequestOf<M>, ctx: HandlerContext) => Promise<ResponseOf<M>>;
 
 /** A typed implementation of a generated service: one handler per method, nothing from grpc-js in sight. */
@@ -106,7 +125,7 @@ export function bindService<S extends GeneratedService>(
 }
 
 type UnaryHandler = (request: unknown, ctx: HandlerContext) => Promise<unknown>;
-type StreamHandler = (request: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+type StreamHandler = (request: unknown, ctx: HandlerContext) => AsyncIterable<unknown> | StreamPush<unknown>;
 type CallOptions = { interceptors: readonly Interceptor[]; logger: Logger };
 
 function unaryCall(info: MethodInfo, handler: UnaryHandler, options: CallOptions) {
@@ -131,6 +150,7 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
     const pump: Next = async (request, ctx) => {
       const messages = handler(request, asHandlerContext(ctx));
       call.sendMetadata(ctx.responseMetadata);
+      if (typeof messages === "function") return messages(sinkOf(call, ctx));
       const sent = ctx.onMessagesSent;
       const writeFramed = framedBatchWriter(call, encodedBytes);
       for await (const item of messages) {
@@ -230,6 +250,25 @@ function createContext(
 function asHandlerContext(ctx: CallContext): HandlerContext {
   if (!ctx.caller && !ctx.method.isPublic) throw new Error(`${ctx.method.path} reached its handler without a caller`);
   return ctx as HandlerContext;
+}
+
+function sinkOf(call: ServerWritableStream<unknown, unknown>, ctx: CallContext): StreamSink<unknown> {
+  const sent = ctx.onMessagesSent;
+  const signal = ctx.signal;
+  return {
+    send(message) {
+      if (signal.aborted) return false;
+      const more = call.write(message);
+      sent?.(1);
+      return more;
+    },
+    whenWritable: () =>
+      signal.aborted
+        ? Promise.reject(signal.reason as Error)
+        : call.writableNeedDrain
+          ? drained(call, signal)
+          : Promise.resolve(),
+  };
 }
 
 function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {

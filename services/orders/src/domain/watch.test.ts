@@ -77,13 +77,92 @@ async function publish(count = 1, options: Parameters<FakeLog["append"]>[1] = {}
   await feed.idle();
 }
 
-function open(
-  request: WatchRequest,
-  access: Access = staff,
-  deps: Partial<WatchDeps> = {},
-  signal = new AbortController().signal,
-) {
-  return watchOrders({ store: log, feed, clock: () => NOW, heartbeatMs: 60_000, ...deps }, request, access, signal);
+/**
+ * A watch read the way a transport reads it: send() hands an item to a reader and says false ("push back") while an
+ * earlier item is still unread; whenWritable() resolves once the reader has read everything. next() and return()
+ * make it an async iterator; after the watch ends, next() returns what was sent before it ended, then its error.
+ */
+class Reader implements AsyncIterableIterator<WatchItem> {
+  private readonly unread: WatchItem[] = [];
+  private pending: { resolve: (result: IteratorResult<WatchItem>) => void; reject: (e: unknown) => void } | undefined;
+  private writable: (() => void)[] = [];
+  private end: { error: Error | undefined } | undefined;
+  private endReported = false;
+  private readonly controller = new AbortController();
+  /** The watch itself: settles when it ends. */
+  readonly ended: Promise<void>;
+  settled = false;
+
+  constructor(deps: WatchDeps, request: WatchRequest, access: Access, signal?: AbortSignal) {
+    const cancel = () => this.controller.abort(signal?.reason);
+    if (signal?.aborted) cancel();
+    else signal?.addEventListener("abort", cancel, { once: true });
+    this.ended = watchOrders(deps, request, access, this.controller.signal, {
+      send: (item) => {
+        if (this.pending) {
+          this.take().resolve({ done: false, value: item });
+          return true;
+        }
+        this.unread.push(item);
+        return false;
+      },
+      whenWritable: () =>
+        this.controller.signal.aborted
+          ? Promise.reject(this.controller.signal.reason as Error)
+          : new Promise<void>((resolve, reject) => {
+              this.writable.push(resolve);
+              this.controller.signal.addEventListener("abort", () => reject(this.controller.signal.reason as Error));
+            }),
+    });
+    this.ended.then(
+      () => this.finish({ error: undefined }),
+      (error: unknown) => this.finish({ error: error as Error }),
+    );
+  }
+
+  next(): Promise<IteratorResult<WatchItem>> {
+    const item = this.unread.shift();
+    if (item) {
+      if (this.unread.length === 0) for (const wake of this.writable.splice(0)) wake();
+      return Promise.resolve({ done: false, value: item });
+    }
+    if (this.end) {
+      if (this.endReported || this.end.error === undefined) return Promise.resolve({ done: true, value: undefined });
+      this.endReported = true;
+      return Promise.reject(this.end.error);
+    }
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+
+  /** Breaking out: aborts the watch and waits for it to end. */
+  async return(): Promise<IteratorResult<WatchItem>> {
+    this.controller.abort(new Error("reader left"));
+    await this.ended.catch(() => {});
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private take() {
+    const pending = this.pending!;
+    this.pending = undefined;
+    return pending;
+  }
+
+  private finish(end: { error: Error | undefined }): void {
+    this.settled = true;
+    this.end = end;
+    if (!this.pending) return;
+    this.endReported = true;
+    if (end.error === undefined) this.take().resolve({ done: true, value: undefined });
+    else this.take().reject(end.error);
+  }
+}
+
+function open(request: WatchRequest, access: Access = staff, deps: Partial<WatchDeps> = {}, signal?: AbortSignal) {
+  return new Reader({ store: log, feed, clock: () => NOW, heartbeatMs: 60_000, ...deps }, request, access, signal);
 }
 
 /** "e<revision>", "sync@<head>" or "hb@<head>": short enough to compare whole streams. */
@@ -325,34 +404,44 @@ describe("watchOrders: heartbeat, backpressure, cancellation", () => {
     expect(await take(watch, 2)).toEqual(["e2", "sync@2"]);
     await publish(1);
     expect(await take(watch, 1)).toEqual(["e3"]);
-    await publish(4); // 4 events into a queue of 3, nobody pulling
+    // Nobody reading: e4 goes to the reader (which pushes back), e5-e7 fill the queue of 3, e8 overflows it.
+    await publish(5);
     expect(feed.subscriberCount).toBe(0);
+    expect(watch.settled).toBe(true);
+    expect(await take(watch, 1)).toEqual(["e4"]); // handed over before the overflow, as a transport would have it
     const error = await failure(watch.next());
     expect(error).toMatchObject({
       kind: "resource_exhausted",
       reason: "WATCH_TOO_SLOW",
       retryAfterMs: 1000,
-      metadata: { last_revision: "3" },
+      metadata: { last_revision: "4" },
     });
     expect(await watch.next()).toEqual({ done: true, value: undefined });
   });
 
-  it("tells onOverflow at once, with WATCH_TOO_SLOW, when a live queue overflows and nobody pulls", async () => {
-    const told: unknown[] = [];
-    const watch = open({ sinceRevision: 0 }, staff, { queueLimit: 3, onOverflow: (error) => told.push(error) });
+  it("ends at once, with WATCH_TOO_SLOW, when a live queue overflows and nobody reads", async () => {
+    const watch = open({ sinceRevision: 0 }, staff, { queueLimit: 3 });
     expect(await take(watch, 1)).toEqual(["sync@0"]);
-    await publish(3);
-    expect(told).toEqual([]); // full, not over
-    await publish(2); // nobody pulls: the consumer may be blocked on a write
-    expect(told).toHaveLength(1);
-    expect(told[0]).toMatchObject({
+    await publish(4); // one with the reader, three queued: full, not over
+    expect(watch.settled).toBe(false);
+    await publish(1); // nobody reads: the transport may be blocked on a write
+    expect(watch.settled).toBe(true);
+    expect(await failure(watch.ended)).toMatchObject({
       kind: "resource_exhausted",
       reason: "WATCH_TOO_SLOW",
-      metadata: { last_revision: "0" },
+      metadata: { last_revision: "1" },
     });
     expect(feed.subscriberCount).toBe(0);
-    await publish(5);
-    expect(told).toHaveLength(1); // once
+  });
+
+  it("sends queued events in order once the reader reads again, then goes back to sending directly", async () => {
+    const watch = open({ sinceRevision: 0 }, staff, { queueLimit: 3 });
+    expect(await take(watch, 1)).toEqual(["sync@0"]);
+    await publish(4);
+    expect(await take(watch, 4)).toEqual(["e1", "e2", "e3", "e4"]);
+    await publish(4);
+    expect(await take(watch, 4)).toEqual(["e5", "e6", "e7", "e8"]);
+    expect(watch.settled).toBe(false);
     await watch.return();
   });
 

@@ -23,6 +23,14 @@ export interface WatchRequest {
   sinceRevision: number;
 }
 
+/** Where a watch sends its items: a stream that may push back. */
+export interface WatchSink {
+  /** Sends one item now. False once the consumer pushes back: it was taken, but send no more until whenWritable(). */
+  send(item: WatchItem): boolean;
+  /** Resolves once the consumer takes items again; rejects when it has gone. */
+  whenWritable(): Promise<void>;
+}
+
 /** What watchOrders needs; clock exists so tests can pin the replay horizon. */
 export interface WatchDeps {
   store: Pick<OrderStore, "eventsAfter" | "headRevision" | "firstRevisionSince">;
@@ -32,14 +40,8 @@ export interface WatchDeps {
   heartbeatMs?: number;
   /** Events older than this are not replayed (List is for that). */
   replayRetentionMs?: number;
-  /** Live events buffered for a consumer that is not pulling; more ends the watch with WATCH_TOO_SLOW. */
+  /** Live events held for a consumer that pushes back; one more ends the watch with WATCH_TOO_SLOW at once. */
   queueLimit?: number;
-  /**
-   * Told, with the WATCH_TOO_SLOW error, the moment a live watch's queue overflows. A consumer that stopped reading
-   * may never pull again (its transport waits for the peer's flow-control window), so the pull that would throw never
-   * comes; the transport ends the call with this error at once instead (the handler aborts the call with it).
-   */
-  onOverflow?: (error: DomainError) => void;
   /** Events per store read during replay. */
   replayBatchSize?: number;
   /** Where open watches are counted for metrics. */
@@ -104,18 +106,20 @@ export const WATCH_RETRY_AFTER_MS = 1_000;
 const MAX_CATCH_UP_ROUNDS = 3;
 
 /**
- * Streams order events in scope: replay after request.sinceRevision, a sync marker, then live events and heartbeats.
- * One item per next(); a consumer that stops pulling lets live events queue up to queueLimit, then the next pull throws
- * WATCH_TOO_SLOW (and deps.onOverflow is told at once). Aborting `signal` rejects a pending next() with signal.reason
- * and unsubscribes at once.
+ * Sends order events in scope to `sink`: replay after request.sinceRevision, a sync marker, then live events and
+ * heartbeats. Live events are sent from the feed's dispatch itself, straight to a writable sink; only while the sink
+ * pushes back are they queued, up to queueLimit, and one more ends the watch at once with WATCH_TOO_SLOW. The promise
+ * settles only when the watch ends: rejected with that error, a store error, or `signal.reason` once it aborts (which
+ * unsubscribes at once).
  */
 export function watchOrders(
   deps: WatchDeps,
   request: WatchRequest,
   access: Access,
   signal: AbortSignal,
-): AsyncGenerator<WatchItem, void, undefined> {
-  return watch(deps, request, access, signal);
+  sink: WatchSink,
+): Promise<void> {
+  return watch(deps, request, access, signal, sink);
 }
 
 /** The events a caller sees: the request's filters, and only their own when their permission is ":own". */
@@ -128,15 +132,15 @@ export function watchScope(
     (!orderId || event.orderId === orderId) && (!userId || event.userId === userId) && mayAccess(access, event.userId);
 }
 
-async function* watch(
+async function watch(
   deps: WatchDeps,
   request: WatchRequest,
   access: Access,
   signal: AbortSignal,
-): AsyncGenerator<WatchItem, void, undefined> {
+  sink: WatchSink,
+): Promise<void> {
   const { store, feed } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const heartbeatMs = deps.heartbeatMs ?? WATCH_DEFAULTS.heartbeatMs;
   const replayBatchSize = deps.replayBatchSize ?? WATCH_DEFAULTS.replayBatchSize;
   const since = request.sinceRevision;
   if (!Number.isSafeInteger(since) || since < 0) {
@@ -146,27 +150,22 @@ async function* watch(
 
   const inScope = watchScope(request, access);
   const queue = new LiveQueue(deps.queueLimit ?? WATCH_DEFAULTS.queueLimit);
-  let live = false;
-  // The last revision passed (replayed, skipped or sent): where a client told WATCH_TOO_SLOW resumes.
-  let position = since;
-  // Subscribe before reading the head: anything committed after that read is then queued, whatever the timing.
+  let live: LiveWatch | undefined;
+  // Subscribe before reading the head: anything committed after that read is then queued (or, once live, sent),
+  // whatever the timing.
   let unsubscribe: (() => void) | undefined = feed.subscribe((event) => {
     if (!inScope(event)) return;
-    queue.push(event);
-    // Once live, an overflow is final: stop listening now so an abandoned stream holds nothing, and end the watch
-    // now rather than on a next pull that a stalled consumer may never make.
-    if (queue.hasOverflowed() && live && unsubscribe) {
-      stopListening();
-      deps.onOverflow?.(watchTooSlow(position));
-    }
+    if (live) live.deliver(event);
+    else queue.push(event);
   });
   const stopListening = () => {
     unsubscribe?.();
     unsubscribe = undefined;
   };
+  // Unsubscribed at once, not when the awaiting code below next wakes.
   const onAbort = () => {
     stopListening();
-    queue.fail(signal.reason);
+    live?.fail(signal.reason);
   };
   signal.addEventListener("abort", onAbort, { once: true });
   deps.stats?.open(queue);
@@ -178,7 +177,11 @@ async function* watch(
 
     // Replay (position, head]. Live events that overflow the queue meanwhile are all in the log too: drop them, read a
     // newer head and replay on, rather than fail a client whose only fault was a long replay.
-    position = since > 0 ? since : head;
+    let position = since > 0 ? since : head;
+    const send = async (item: WatchItem) => {
+      if (!sink.send(item)) await sink.whenWritable();
+      throwIfAborted(signal);
+    };
     for (let round = 1; ; round++) {
       replay: while (position < head) {
         const page = await store.eventsAfter(position, replayBatchSize, signal);
@@ -187,7 +190,7 @@ async function* watch(
           if (event.revision > head) break replay;
           if (event.revision <= position) continue;
           position = event.revision;
-          if (inScope(event)) yield { kind: "event", event };
+          if (inScope(event)) await send({ kind: "event", event });
         }
         if (page.length < replayBatchSize) break;
       }
@@ -198,37 +201,136 @@ async function* watch(
       throwIfAborted(signal);
     }
 
-    position = head;
-    live = true;
-    yield { kind: "sync", headRevision: head };
-
-    let lastYield = performance.now();
-    for (;;) {
-      throwIfAborted(signal);
-      if (queue.hasOverflowed()) throw watchTooSlow(position);
-      const event = queue.shift();
-      if (event) {
-        if (event.revision <= position) continue; // already replayed
-        position = event.revision;
-        yield { kind: "event", event };
-        lastYield = performance.now();
-        continue;
-      }
-      const idleLeft = lastYield + heartbeatMs - performance.now();
-      if (idleLeft > 0) {
-        await queue.wait(idleLeft);
-        continue;
-      }
-      // The queue is empty and the feed dispatches synchronously, so nothing in scope up to its head is unsent.
-      position = Math.max(position, feed.head());
-      yield { kind: "heartbeat", headRevision: position };
-      lastYield = performance.now();
-    }
+    await send({ kind: "sync", headRevision: head });
+    live = new LiveWatch(sink, queue, feed, head, deps.heartbeatMs ?? WATCH_DEFAULTS.heartbeatMs, stopListening);
+    await live.run();
   } finally {
+    live?.close();
     deps.stats?.close(queue);
     signal.removeEventListener("abort", onAbort);
     stopListening();
-    queue.fail(undefined);
+  }
+}
+
+/**
+ * The live phase of one watch. The feed calls deliver() for each event in scope, synchronously, and it goes straight
+ * to the sink while the sink takes it. Once the sink pushes back, events queue until it is writable again; an
+ * overflowing queue ends the watch with WATCH_TOO_SLOW at once (a consumer that stopped reading may never read
+ * again). The heartbeat is one timer per watch, re-armed only when it fires, not per event.
+ */
+class LiveWatch {
+  private writable = true;
+  private waitingForDrain = false;
+  private lastSent = performance.now();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private settle: { resolve: () => void; reject: (reason: unknown) => void } | undefined;
+  private failure: { reason: unknown } | undefined;
+
+  constructor(
+    private readonly sink: WatchSink,
+    private readonly queue: LiveQueue,
+    private readonly feed: Pick<EventFeed, "head">,
+    /** The last revision passed (replayed, skipped or sent): where a client told WATCH_TOO_SLOW resumes. */
+    private position: number,
+    private readonly heartbeatMs: number,
+    private readonly stopListening: () => void,
+  ) {}
+
+  /** Sends what queued during the replay, then settles when the watch ends (it never ends without a failure). */
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.failure) {
+        reject(this.failure.reason);
+        return;
+      }
+      this.settle = { resolve, reject };
+      if (this.queue.hasOverflowed()) {
+        this.fail(watchTooSlow(this.position));
+        return;
+      }
+      this.flush();
+      this.armHeartbeat(this.heartbeatMs);
+    });
+  }
+
+  deliver(event: OrderEvent): void {
+    if (this.failure) return;
+    if (this.writable && this.queue.size() === 0) {
+      this.sendEvent(event);
+      return;
+    }
+    this.queue.push(event);
+    if (this.queue.hasOverflowed()) this.fail(watchTooSlow(this.position));
+  }
+
+  /** Ends the watch with `reason` (at most once). */
+  fail(reason: unknown): void {
+    if (this.failure) return;
+    this.failure = { reason };
+    this.stopListening();
+    this.close();
+    this.settle?.reject(reason);
+  }
+
+  /** Stops the heartbeat and drops the queue. */
+  close(): void {
+    clearTimeout(this.heartbeat);
+    this.heartbeat = undefined;
+    this.queue.reset();
+  }
+
+  private sendEvent(event: OrderEvent): void {
+    if (event.revision <= this.position) return; // already replayed
+    this.position = event.revision;
+    this.sendItem({ kind: "event", event });
+  }
+
+  private sendItem(item: WatchItem): void {
+    this.lastSent = performance.now();
+    if (this.sink.send(item)) return;
+    this.writable = false;
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.sink.whenWritable().then(
+      () => {
+        this.waitingForDrain = false;
+        this.writable = true;
+        this.flush();
+      },
+      // The consumer has gone: the call's end aborts the watch's signal, which fails it.
+      () => {
+        this.waitingForDrain = false;
+      },
+    );
+  }
+
+  /** Sends queued events while the sink takes them. */
+  private flush(): void {
+    while (this.writable && !this.failure) {
+      const event = this.queue.shift();
+      if (!event) return;
+      this.sendEvent(event);
+    }
+  }
+
+  private armHeartbeat(ms: number): void {
+    this.heartbeat = setTimeout(() => this.onHeartbeatTimer(), ms);
+  }
+
+  private onHeartbeatTimer(): void {
+    if (this.failure) return;
+    const idle = performance.now() - this.lastSent;
+    if (idle < this.heartbeatMs) {
+      this.armHeartbeat(this.heartbeatMs - idle);
+      return;
+    }
+    // A consumer that pushes back has items in flight; nothing is owed. Otherwise the queue is empty and the feed
+    // dispatches synchronously, so nothing in scope up to its head is unsent.
+    if (this.writable && this.queue.size() === 0) {
+      this.position = Math.max(this.position, this.feed.head());
+      this.sendItem({ kind: "heartbeat", headRevision: this.position });
+    }
+    this.armHeartbeat(this.heartbeatMs);
   }
 }
 
@@ -280,13 +382,10 @@ function watchTooSlow(lastRevision: number): DomainError {
   );
 }
 
-/** Live events not yet pulled, bounded: an overflow empties it and drops everything until reset(). */
+/** Live events not yet sent, bounded: an overflow empties it and drops everything until reset(). */
 class LiveQueue {
   private items: OrderEvent[] = [];
   private first = 0;
-  private waiter: { wake: () => void; fail: (reason: unknown) => void } | undefined;
-  private failed = false;
-  private failure: unknown;
   private overflowed = false;
 
   constructor(private readonly limit: number) {}
@@ -302,14 +401,13 @@ class LiveQueue {
   }
 
   push(event: OrderEvent): void {
-    if (this.overflowed || this.failed) return;
+    if (this.overflowed) return;
     if (this.items.length - this.first >= this.limit) {
       this.overflowed = true;
       this.clear();
     } else {
       this.items.push(event);
     }
-    this.waiter?.wake();
   }
 
   shift(): OrderEvent | undefined {
@@ -324,39 +422,6 @@ class LiveQueue {
   reset(): void {
     this.overflowed = false;
     this.clear();
-  }
-
-  /** Resolves on the next push or after ms; rejects once fail() was called with a reason. */
-  wait(ms: number): Promise<void> {
-    if (this.failed) return Promise.reject(this.failure);
-    return new Promise<void>((resolve, reject) => {
-      const settle = () => {
-        clearTimeout(timer);
-        this.waiter = undefined;
-      };
-      const timer = setTimeout(() => {
-        settle();
-        resolve();
-      }, ms);
-      this.waiter = {
-        wake: () => {
-          settle();
-          resolve();
-        },
-        fail: (reason) => {
-          settle();
-          reject(reason);
-        },
-      };
-    });
-  }
-
-  /** Drops everything and rejects the pending and every later wait() with reason. */
-  fail(reason: unknown): void {
-    this.failed = true;
-    this.failure = reason;
-    this.clear();
-    this.waiter?.fail(reason);
   }
 
   private clear(): void {

@@ -5,7 +5,7 @@ import { invalidArgument } from "@orderly/kit/domain";
 import { OrderServiceService, WatchOrdersResponse } from "@orderly/proto/orderly/order/v1/order_service";
 import type { OrderEvent } from "../domain/model.js";
 import type { Orders } from "../domain/order-service.js";
-import { watchOrders, type WatchDeps } from "../domain/watch.js";
+import { watchOrders, type WatchDeps, type WatchItem } from "../domain/watch.js";
 import {
   addressFromProto,
   eventToProto,
@@ -29,23 +29,11 @@ function encodedEvent(event: OrderEvent): Encoded<WatchOrdersResponse> {
   return encoded;
 }
 
-/** `source` with `map` applied to each item; closing it closes `source`. */
-function mapAsync<T, U>(source: AsyncIterator<T> & AsyncIterable<T>, map: (item: T) => U): AsyncIterableIterator<U> {
-  return {
-    next: () =>
-      source
-        .next()
-        .then((result): IteratorResult<U> =>
-          result.done ? { done: true, value: undefined } : { done: false, value: map(result.value) },
-        ),
-    return: async (): Promise<IteratorResult<U>> => {
-      await source.return?.(undefined);
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+/** A watch item as the message it is sent as. */
+function watchMessage(item: WatchItem): WatchOrdersResponse | Encoded<WatchOrdersResponse> {
+  if (item.kind === "event") return encodedEvent(item.event);
+  const value = { headRevision: BigInt(item.headRevision) };
+  return { kind: item.kind === "sync" ? { $case: "sync", value } : { $case: "heartbeat", value } };
 }
 
 /** The OrderService handlers over an Orders domain service and the watch machinery. */
@@ -143,20 +131,15 @@ export function orderHandlers(
     watchOrders(request, ctx) {
       if (request.sinceRevision < 0n)
         throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
-      const items = watchOrders(
-        // A reader that stopped reading leaves the kit waiting on the stream's drain: end the call at once.
-        { ...watch, onOverflow: (error) => ctx.abort(error) },
-        { orderId: request.orderId, userId: request.userId, sinceRevision: Number(request.sinceRevision) },
-        ctx.caller.access,
-        ctx.signal,
-      );
-      // A mapping iterator, not a second async generator: one async step per delivery fewer on the fan-out's hot path.
-      return mapAsync(items, (item) => {
-        if (item.kind === "event") return encodedEvent(item.event);
-        if (item.kind === "sync")
-          return { kind: { $case: "sync" as const, value: { headRevision: BigInt(item.headRevision) } } };
-        return { kind: { $case: "heartbeat" as const, value: { headRevision: BigInt(item.headRevision) } } };
-      });
+      // Pushed, not pulled: the feed's dispatch writes each live event straight to every watcher that takes it.
+      return (sink) =>
+        watchOrders(
+          watch,
+          { orderId: request.orderId, userId: request.userId, sinceRevision: Number(request.sinceRevision) },
+          ctx.caller.access,
+          ctx.signal,
+          { send: (item) => sink.send(watchMessage(item)), whenWritable: () => sink.whenWritable() },
+        );
     },
   };
 }

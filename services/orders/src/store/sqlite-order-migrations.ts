@@ -64,4 +64,13 @@ export const SQLITE_ORDER_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "index request ids by order",
+    // create claims the request id before it inserts the order, so the deferred foreign key is pending when the order
+    // row arrives, and SQLite then looks for the order_requests rows that point at it: without this index, a scan of
+    // every request id ever claimed, in every create (measured: 300 us per create after 3,000 orders, 850 us after
+    // 18,000; flat at about 100 us with it).
+    sql: "CREATE INDEX order_requests_by_order ON order_requests (order_id);",
+  },
 ];

@@ -93,18 +93,51 @@ describe("sqlite order store on disk", () => {
 });
 
 describe("migrate", () => {
+  const latest = Math.max(...SQLITE_ORDER_MIGRATIONS.map((m) => m.version));
   const extra: Migration = {
-    version: 2,
+    version: latest + 1,
     name: "add note",
     sql: "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT ''",
   };
 
   it("applies only the migrations a database has not run, and refuses one from a newer build", () => {
     const db = new Database(":memory:");
-    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([1]);
+    expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual(SQLITE_ORDER_MIGRATIONS.map((m) => m.version));
     expect(migrate(db, SQLITE_ORDER_MIGRATIONS)).toEqual([]);
-    expect(migrate(db, [...SQLITE_ORDER_MIGRATIONS, extra])).toEqual([2]);
+    expect(migrate(db, [...SQLITE_ORDER_MIGRATIONS, extra])).toEqual([latest + 1]);
     expect(() => migrate(db, SQLITE_ORDER_MIGRATIONS)).toThrow(/newer than this build/);
+    db.close();
+  });
+});
+
+describe("schema", () => {
+  // SQLite finds the child rows of a parent row (a deferred foreign key resolved by an insert, a delete, a key update)
+  // by the child's column: without an index that leads with it, every such write scans the whole child table.
+  it("indexes every foreign key column, so no write scans a child table", () => {
+    const db = new Database(":memory:");
+    migrate(db, SQLITE_ORDER_MIGRATIONS);
+    const unindexed: string[] = [];
+    const tables = db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all();
+    for (const { name } of tables) {
+      const leading = new Set(
+        db
+          .prepare<[], { name: string }>(`SELECT name FROM pragma_index_list('${name}')`)
+          .all()
+          .map(
+            (index) =>
+              db.prepare<[], { name: string }>(`SELECT name FROM pragma_index_info('${index.name}')`).get()?.name,
+          ),
+      );
+      for (const key of db
+        .prepare<[], { from: string; table: string }>(`SELECT "from", "table" FROM pragma_foreign_key_list('${name}')`)
+        .all()) {
+        if (!leading.has(key.from)) unindexed.push(`${name}.${key.from} -> ${key.table}`);
+      }
+    }
+    expect(tables.length).toBeGreaterThan(3);
+    expect(unindexed).toEqual([]);
     db.close();
   });
 });
