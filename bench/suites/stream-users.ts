@@ -9,8 +9,11 @@ import { detail, fmt, type SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
 import { startBareUsers, startUsers, type SuiteContext } from "./context.js";
 
-/** The most Orderly may hold while streaming every user. */
-export const STREAM_RSS_LIMIT_MB = 150;
+/** The most Orderly may hold while streaming every user (issue 11; its idle RSS alone is about 94 MB). */
+export const STREAM_RSS_LIMIT_MB = 100;
+
+/** The least Orderly's StreamUsers may reach of the bare stream's messages per second (issue 11). */
+export const STREAM_RATIO_TARGET = 1.0;
 
 interface Measured extends StreamUsersResult {
   serverCpuPercent: number;
@@ -106,8 +109,8 @@ export async function streamUsersSuite(ctx: SuiteContext): Promise<SuiteReport> 
         orderly: of("orderly", (m) => m.messagesPerSecond),
         baseline: of("bare", (m) => m.messagesPerSecond),
         ratio,
-        target: ">= 0.9x",
-        met: ratio.median >= 0.9,
+        target: `>= ${STREAM_RATIO_TARGET.toFixed(1)}x`,
+        met: ratio.median >= STREAM_RATIO_TARGET,
       },
       {
         benchmark: "2. StreamUsers, Orderly peak RSS (max of runs)",

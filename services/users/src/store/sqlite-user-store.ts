@@ -27,7 +27,9 @@ import {
   USER_SELECT_LIST,
   USER_UPDATE_COLUMNS,
   userFromRow,
+  userFromValues,
   userRow,
+  type SqliteUserValues,
   type UserRow,
 } from "./user-rows.js";
 
@@ -69,6 +71,8 @@ class SqliteUserStore implements UserStore {
   private readonly getManyStmt;
   private readonly pageStmt;
   private readonly ownerPageStmt;
+  private readonly scanStmt;
+  private readonly ownerScanStmt;
   private readonly updateStmt;
   private readonly etagStmt;
   private readonly deleteStmt;
@@ -90,6 +94,9 @@ class SqliteUserStore implements UserStore {
     this.ownerPageStmt = db.prepare<[PageParams], SqliteUserRow>(
       `SELECT ${USER_SELECT_LIST} FROM users WHERE id = @ownerId AND id > @afterId AND ${MATCHES} ORDER BY id LIMIT @limit`,
     );
+    // The same two reads in raw mode (rows as arrays of USER_COLUMNS values), for long scans.
+    this.scanStmt = db.prepare<[PageParams], SqliteUserValues>(this.pageStmt.source).raw(true);
+    this.ownerScanStmt = db.prepare<[PageParams], SqliteUserValues>(this.ownerPageStmt.source).raw(true);
     this.updateStmt = db.prepare<[SqliteUserRow & { expected: string }], SqliteUserRow>(
       `UPDATE users SET ${namedAssignments(USER_UPDATE_COLUMNS)} WHERE id = @id AND etag = @expected RETURNING ${USER_SELECT_LIST}`,
     );
@@ -150,14 +157,15 @@ class SqliteUserStore implements UserStore {
     let afterId = "";
     for (;;) {
       throwIfAborted(signal);
-      const rows = this.page(filter, afterId, options.ownerId, batchSize);
+      const params = pageParams(filter, afterId, options.ownerId, batchSize);
+      const rows = (options.ownerId === undefined ? this.scanStmt : this.ownerScanStmt).all(params);
       options.onBatch?.(rows.length);
       // The consumer may be slow; re-check so a cancelled stream stops before handing out another batch.
       throwIfAborted(signal);
-      if (rows.length > 0) yield rows.map(userFromRow);
+      if (rows.length > 0) yield rows.map(userFromValues);
       const last = rows.at(-1);
       if (!last || rows.length < batchSize) return;
-      afterId = last.id;
+      afterId = last[0];
       // Let other work run between batches: each batch is a synchronous read that blocks the event loop.
       await new Promise<void>((resume) => setImmediate(resume));
     }
@@ -184,12 +192,16 @@ class SqliteUserStore implements UserStore {
   }
 
   private page(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number): SqliteUserRow[] {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
-    // Lower-cased here as well as in SQL: SQLite's lower() folds ASCII only, while stored emails were folded by JS.
-    const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
-    const params: PageParams = { afterId, contains, ownerId: ownerId ?? null, limit };
+    const params = pageParams(filter, afterId, ownerId, limit);
     return (ownerId === undefined ? this.pageStmt : this.ownerPageStmt).all(params);
   }
+}
+
+function pageParams(filter: UserFilter, afterId: string, ownerId: string | undefined, limit: number): PageParams {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  // Lower-cased here as well as in SQL: SQLite's lower() folds ASCII only, while stored emails were folded by JS.
+  const contains = filter.emailContains ? filter.emailContains.toLowerCase() : null;
+  return { afterId, contains, ownerId: ownerId ?? null, limit };
 }
 
 const GET_MANY_CHUNK = 500;

@@ -79,3 +79,36 @@ export function userFromRow(row: StoredUserRow): User {
     etag: row.etag,
   };
 }
+
+/** A users row as SQLite's raw mode reads it (better-sqlite3 `.raw()`): the USER_COLUMNS values, in that order. */
+export type SqliteUserValues = [
+  id: string,
+  email: string,
+  firstName: string,
+  lastName: string,
+  avatarUrl: string,
+  preferences: string,
+  createTime: number,
+  updateTime: number,
+  etag: string,
+];
+
+/**
+ * The user a raw SQLite row holds. Long scans read rows as arrays: better-sqlite3 builds an array far faster than an
+ * object with nine named properties (about 1 µs a row less, bench row 2).
+ */
+export function userFromValues(values: SqliteUserValues): User {
+  return {
+    id: values[0],
+    email: values[1],
+    profile: {
+      firstName: values[2],
+      lastName: values[3],
+      avatarUrl: values[4],
+      preferences: JSON.parse(values[5]) as Record<string, string>,
+    },
+    createTime: new Date(values[6]),
+    updateTime: new Date(values[7]),
+    etag: values[8],
+  };
+}
