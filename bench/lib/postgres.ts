@@ -128,3 +128,66 @@ export function backendCpuUsed(
   const lost = [...start.keys()].filter((pid) => !end.has(pid)).length;
   return { seconds, backends: end.size, lost };
 }
+
+/** What the run database's backends were doing, counted over samples of pg_stat_activity. */
+export interface ActivityCounts {
+  /** Samples taken (each counts every backend of the database once). */
+  samples: number;
+  /** Backend-samples by what they were doing: "Lock/transactionid", "idle in transaction", "active", "IO/WALSync"... */
+  byState: Record<string, number>;
+}
+
+/**
+ * Polls pg_stat_activity for `database` every `intervalMs` on a connection of its own (to the cluster's database, so
+ * it is not one of the backends counted) until stop(); counts only the samples taken between countFrom() and
+ * countTo() (synchronous, for a load generator's marks). A backend running a statement counts as "active" or as what
+ * it waits for ("Lock/transactionid": a row lock held by another transaction; "IO/WALSync": its commit's flush);
+ * between statements of a transaction, "idle in transaction" (waiting for its client, the orders process); outside a
+ * transaction, "idle".
+ */
+export async function sampleActivity(
+  clusterUrl: string,
+  database: string,
+  intervalMs = 20,
+): Promise<{ countFrom(): void; countTo(): void; stop(): Promise<ActivityCounts> }> {
+  const client = await connect(clusterUrl);
+  let counting = false;
+  let running = true;
+  const counts: ActivityCounts = { samples: 0, byState: {} };
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await client.query<{ state: string | null; wait: string | null }>(
+        `SELECT state, wait_event_type || '/' || wait_event AS wait FROM pg_stat_activity
+         WHERE datname = $1 AND backend_type = 'client backend'`,
+        [database],
+      );
+      if (counting) {
+        counts.samples += 1;
+        for (const row of rows) {
+          const state = row.state === "active" && row.wait ? row.wait : (row.state ?? "unknown");
+          counts.byState[state] = (counts.byState[state] ?? 0) + 1;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  return {
+    countFrom() {
+      counting = true;
+    },
+    countTo() {
+      counting = false;
+    },
+    async stop() {
+      running = false;
+      counting = false;
+      const failed = await loop;
+      await client.end();
+      if (failed) throw new Error("sampling pg_stat_activity failed", { cause: failed });
+      return counts;
+    },
+  };
+}

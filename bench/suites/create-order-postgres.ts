@@ -8,7 +8,15 @@ import { join } from "node:path";
 import type { ReplicasResult } from "../load/create-order-replicas.js";
 import type { UnaryResult } from "../load/unary.js";
 import { fixtureUserId } from "../lib/fixture.js";
-import { backendCpuUsed, benchPostgresUrl, createBenchDatabase, markBackends, postgresPids } from "../lib/postgres.js";
+import {
+  backendCpuUsed,
+  benchPostgresUrl,
+  createBenchDatabase,
+  markBackends,
+  postgresPids,
+  sampleActivity,
+  type ActivityCounts,
+} from "../lib/postgres.js";
 import { cpuPercent, foreignPercent, markCpu } from "../lib/proc-stats.js";
 import { runLoad, startServer, type RunningServer } from "../lib/processes.js";
 import { detail, type SuiteReport } from "../lib/report.js";
@@ -30,6 +38,8 @@ interface Phase {
   /** Backends of the run database seen at the end of the window, and how many of those seen at the start had gone. */
   postgresBackends: number;
   postgresBackendsLost: number;
+  /** What the run database's client backends were doing, sampled every 50 ms in the window. */
+  activity: ActivityCounts;
 }
 
 /** One OrderService replica (services/orders/src/main.ts, bundled) on PostgreSQL `databaseUrl`, calling `users`. */
@@ -63,12 +73,21 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
     const pids = watched.map((s) => s.pid);
     const marks = new Map<string, { cpu: ReturnType<typeof markCpu>; pg: ReturnType<typeof postgresPids> }>();
     const backendMarks = new Map<string, { backends: Map<number, number>; background: Map<number, number> }>();
-    const load = await runLoad<UnaryResult>(entry, { token: ctx.token, userIds, ...unary, ...config }, (name) => {
-      const cpu = markCpu(pids);
-      const pg = postgresPids(database);
-      marks.set(name, { cpu, pg });
-      backendMarks.set(name, { backends: markBackends(pg.backends), background: markBackends(pg.background) });
-    });
+    const sampler = await sampleActivity(benchPostgresUrl(), database, 50);
+    let load: UnaryResult;
+    let activity: ActivityCounts;
+    try {
+      load = await runLoad<UnaryResult>(entry, { token: ctx.token, userIds, ...unary, ...config }, (name) => {
+        const cpu = markCpu(pids);
+        const pg = postgresPids(database);
+        marks.set(name, { cpu, pg });
+        backendMarks.set(name, { backends: markBackends(pg.backends), background: markBackends(pg.background) });
+        if (name === "start") sampler.countFrom();
+        if (name === "end") sampler.countTo();
+      });
+    } finally {
+      activity = await sampler.stop();
+    }
     const [start, end] = [marks.get("start")!, marks.get("end")!];
     const seconds = (end.cpu.at - start.cpu.at) / 1000;
     const [bStart, bEnd] = [backendMarks.get("start")!, backendMarks.get("end")!];
@@ -82,6 +101,7 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
       postgresBackgroundCpuPercent: background.backends > 0 ? (background.seconds / seconds) * 100 : Number.NaN,
       postgresBackends: backends.backends,
       postgresBackendsLost: backends.lost,
+      activity,
     };
   };
 
@@ -124,6 +144,8 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
   const ratio = of((r) => r.createOrder.load.requestsPerSecond / r.getUser.load.requestsPerSecond);
   const pgCounted = runs.every((r) => Number.isFinite(r.createOrder.postgresCpuPercent));
   const perReplica = (r: (typeof runs)[number], name: string) => r.createOrder.serverCpuPercent[name]!;
+  const perSample = (r: (typeof runs)[number], state: string) =>
+    (r.createOrder.activity.byState[state] ?? 0) / Math.max(1, r.createOrder.activity.samples);
   return {
     name: "createorderpg",
     rows: [
@@ -238,6 +260,38 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
             "%",
             0,
           )}`,
+      `               backends of the run database, average number per pg_stat_activity sample (every 50 ms): ${[
+        detail(
+          "waiting for a row lock",
+          of((r) => perSample(r, "Lock/transactionid") + perSample(r, "Lock/tuple")),
+          "",
+          1,
+        ),
+        detail(
+          "idle in transaction (waiting for the orders process)",
+          of((r) => perSample(r, "idle in transaction")),
+          "",
+          1,
+        ),
+        detail(
+          "running a statement",
+          of((r) => perSample(r, "active")),
+          "",
+          1,
+        ),
+        detail(
+          "flushing WAL",
+          of((r) => perSample(r, "IO/WALSync") + perSample(r, "IO/WALWrite")),
+          "",
+          1,
+        ),
+        detail(
+          "idle",
+          of((r) => perSample(r, "idle")),
+          "",
+          1,
+        ),
+      ].join(", ")}`,
       `               ${[
         detail(
           "calls to orders-a",
