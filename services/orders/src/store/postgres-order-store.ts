@@ -141,11 +141,12 @@ class PostgresOrderStore implements OrderStore {
           signal,
         );
         await this.writeItems(client, record.order, signal);
-        // Read back before the event: the event changes nothing in the order, and after it only COMMIT may hold the
-        // head lock (see the top of the file).
-        const order = oneRow(await this.readOrder(client, row.id, signal), "reading the new order");
         const event = await this.appendEvent(client, record.event, signal);
-        return { kind: "created", order, event };
+        return {
+          kind: "created",
+          order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"),
+          event,
+        };
       },
       signal,
     );
@@ -207,10 +208,11 @@ class PostgresOrderStore implements OrderStore {
         // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
         await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
         await this.writeItems(client, order, signal);
-        // Read back before the event, as in create: only COMMIT comes after the head bump.
-        const updated = oneRow(await this.readOrder(client, order.id, signal), "reading the updated order");
         const written = await this.appendEvent(client, event, signal);
-        return { order: updated, event: written };
+        return {
+          order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"),
+          event: written,
+        };
       },
       signal,
     );
