@@ -16,6 +16,7 @@ import { renderTable, type SuiteReport } from "./lib/report.js";
 import { fmt } from "./lib/stats.js";
 import { ensureDir, type SuiteContext } from "./suites/context.js";
 import { createOrderSuite } from "./suites/create-order.js";
+import { createOrderPostgresSuite } from "./suites/create-order-postgres.js";
 import { getUserSuite } from "./suites/get-user.js";
 import { instructionsSuite } from "./suites/instructions.js";
 import { interceptorsSuite } from "./suites/interceptors.js";
@@ -29,6 +30,7 @@ const SUITE_RUNNERS: Record<SuiteName, (ctx: SuiteContext) => Promise<SuiteRepor
   startup: startupSuite,
   stream: streamUsersSuite,
   createorder: createOrderSuite,
+  createorderpg: createOrderPostgresSuite,
   watch: watchOrdersSuite,
   interceptors: interceptorsSuite,
 };

@@ -60,7 +60,16 @@ const SMOKE: Profile = {
 };
 
 /** The suites, in the order they run. */
-export const SUITES = ["getuser", "instructions", "startup", "stream", "createorder", "watch", "interceptors"] as const;
+export const SUITES = [
+  "getuser",
+  "instructions",
+  "startup",
+  "stream",
+  "createorder",
+  "createorderpg",
+  "watch",
+  "interceptors",
+] as const;
 /** One of SUITES. */
 export type SuiteName = (typeof SUITES)[number];
 
