@@ -17,7 +17,7 @@ import {
   UserServiceService,
   type StreamUsersRequest,
 } from "@orderly/proto/orderly/user/v1/user_service";
-import { callInternalsOf, framed, framedBatchWriter } from "./framed-writes.js";
+import { callInternalsOf, framed, framedBatchWriter, framedWriter } from "./framed-writes.js";
 import { Encoded, withPreEncoding } from "./service.js";
 import { notInTest, startTestServer, testToken, testUser, type TestServer } from "./testing.js";
 
@@ -68,7 +68,7 @@ describe("framed", () => {
 });
 
 describe("callInternalsOf", () => {
-  const stream = { write() {}, respond() {}, once() {}, writableEnded: false };
+  const stream = { write() {}, respond() {}, once() {}, writableEnded: false, writableNeedDrain: false };
   const base = { stream, metadataSent: true, cancelled: false, maxSendMessageSize: -1, callEventTracker: null };
   const passThrough = () => {};
 
@@ -147,6 +147,61 @@ describe("framedBatchWriter on a bare grpc-js server", () => {
     // Every message went through grpc-js one by one, still in order.
     expect(ids).toEqual(expected);
     expect(seen.at(-1)?.writer).toBe(false);
+  });
+});
+
+describe("framedWriter on a bare grpc-js server", () => {
+  it("writes single framed messages in order with grpc-js's own writes, declining while grpc-js holds one", async () => {
+    const seen = { writer: false, before: undefined as boolean | undefined, direct: 0, declined: 0, pushedBack: 0 };
+    const server = new Server();
+    server.addService(withPreEncoding(UserServiceService), {
+      streamUsers(call: ServerWritableStream<StreamUsersRequest, unknown>) {
+        const writer = framedWriter(call);
+        seen.writer = writer !== undefined;
+        void (async () => {
+          const signal = new AbortController().signal;
+          // Before the headers went out grpc-js must send them: the writer declines.
+          seen.before = writer?.write(encodedUser("usr_early").frame);
+          call.sendMetadata(new Metadata());
+          for (let i = 0; i < 3_000; i++) {
+            // Now and then a message through grpc-js, which holds it until written: the next frame must wait behind it.
+            if (i % 500 === 250) {
+              call.write({ user: testUser(`usr_${i}`) });
+              continue;
+            }
+            const message = encodedUser(`usr_${i}`);
+            const more = writer?.write(message.frame);
+            if (more === undefined) {
+              seen.declined++;
+              if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
+              continue;
+            }
+            seen.direct++;
+            if (!more) {
+              seen.pushedBack++;
+              await writer!.drained(signal);
+            }
+          }
+          call.end();
+        })();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const { ids, error } = await readAll(`127.0.0.1:${port}`, "");
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    expect(error).toBeUndefined();
+    expect(ids).toEqual(Array.from({ length: 3_000 }, (_, i) => `usr_${i}`));
+    expect(seen).toMatchObject({ writer: true, before: undefined });
+    expect(seen.declined).toBeGreaterThanOrEqual(6); // at least the frame right after each grpc-js write
+    expect(seen.direct).toBeGreaterThan(2_000);
+  });
+
+  it("frames a message once however often it is written", () => {
+    const message = encodedUser("usr_once");
+    expect(message.frame).toBe(message.frame);
+    expect([...message.frame.subarray(0, 5)]).toEqual([0, 0, 0, 0, message.bytes.length]);
   });
 });
 

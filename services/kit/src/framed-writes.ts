@@ -30,6 +30,7 @@ interface StreamInternals {
   destroyed: boolean;
   closed: boolean;
   writableEnded: boolean;
+  writableNeedDrain: boolean;
 }
 
 /**
@@ -72,6 +73,56 @@ export function framedBatchWriter(
     if (!more) await drained(stream, signal);
     return true;
   };
+}
+
+/** Writes single pre-framed messages straight to a call's HTTP/2 stream; see framedWriter. */
+export interface FramedWriter {
+  /**
+   * Writes one framed message (a gRPC message with its 5-byte header): true if the stream takes more, false once it
+   * pushes back (the message was taken), undefined without writing when the message must go through grpc-js.
+   */
+  write(frame: Buffer): boolean | undefined;
+  /** True while the HTTP/2 stream holds more than it wants (a write returned false and it has not drained). */
+  readonly needsDrain: boolean;
+  /** Resolves when the HTTP/2 stream drains or closes; rejects with the signal's reason if it aborts first. */
+  drained(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A FramedWriter for this call, or undefined as for framedBatchWriter. Made for fan-outs: one event framed once (see
+ * Encoded.frame) is written as the same buffer to every stream, with none of grpc-js's per-message Writable,
+ * interceptor and copy work. It declines under the same conditions as framedBatchWriter, so a message never overtakes
+ * one grpc-js still holds, and never goes out after the status.
+ */
+export function framedWriter(call: ServerWritableStream<unknown, unknown>): FramedWriter | undefined {
+  const internals = callInternalsOf(call);
+  if (!internals) return undefined;
+  const { stream } = internals;
+  const tracker = internals.callEventTracker;
+  const counted = tracker ? () => tracker.addMessageSent() : () => {};
+  return {
+    write(frame) {
+      if (!internals.metadataSent || internals.cancelled || call.writableLength !== 0) return undefined;
+      if (stream.destroyed || stream.closed || stream.writableEnded) return undefined;
+      const max = internals.maxSendMessageSize;
+      if (max !== -1 && frame.length - FRAME_HEADER_BYTES > max) return undefined;
+      // A failed write destroys the stream; grpc-js then sees it close and cancels the call, which ends the producer.
+      return stream.write(frame, counted);
+    },
+    get needsDrain() {
+      return stream.writableNeedDrain;
+    },
+    drained: (signal) => drained(stream, signal),
+  };
+}
+
+/** One message's bytes with the 5-byte gRPC header in front, as grpc-js frames it (never compressed). */
+export function frameOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes.length);
+  out[0] = 0;
+  out.writeUInt32BE(bytes.length, 1);
+  bytes.copy(out, FRAME_HEADER_BYTES);
+  return out;
 }
 
 /**
@@ -132,7 +183,8 @@ function isCallInternals(value: unknown): value is CallInternals {
     typeof propertyOf(stream, "write") === "function" &&
     typeof propertyOf(stream, "respond") === "function" &&
     typeof propertyOf(stream, "once") === "function" &&
-    typeof propertyOf(stream, "writableEnded") === "boolean"
+    typeof propertyOf(stream, "writableEnded") === "boolean" &&
+    typeof propertyOf(stream, "writableNeedDrain") === "boolean"
   );
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { callScopesWanted, OrderlyError, runInCallScope } from "@orderly/common";
 import type { CallContext, Caller, HandlerContext, MethodInfo } from "./context.js";
 import { DomainError } from "./domain/errors.js";
-import { framedBatchWriter } from "./framed-writes.js";
+import { framedBatchWriter, framedWriter, frameOf } from "./framed-writes.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
 import { methodsOf } from "./method-policy.js";
 import { REQUEST_ID_KEY, requestIdOf } from "./request-id.js";
@@ -40,11 +40,18 @@ type ResponseOf<M> = M extends { responseSerialize: (value: infer O) => Buffer }
  * fan-out) encodes it once and yields this, instead of having every stream encode it again.
  */
 export class Encoded<T = unknown> {
+  private framed: Buffer | undefined = undefined;
+
   /** The bytes of a message of type T. */
   constructor(
     readonly bytes: Buffer,
     readonly _type?: T,
   ) {}
+
+  /** The bytes with the gRPC message header in front, made once however many streams it is written to. */
+  get frame(): Buffer {
+    return (this.framed ??= frameOf(this.bytes));
+  }
 }
 
 /** What a server-streaming handler yields: a message, a pre-encoded one, or a batch of them written in one go. */
@@ -305,13 +312,20 @@ function asHandlerContext(ctx: CallContext): HandlerContext {
   return ctx as HandlerContext;
 }
 
+/**
+ * The sink of a StreamPush. An Encoded message goes straight to the HTTP/2 stream, framed once for all the streams it
+ * is sent to (framed-writes.ts), whenever grpc-js holds nothing for the call; anything else, or when that path
+ * declines, goes through grpc-js. Push-back is whichever of the two is full.
+ */
 function sinkOf(call: ServerWritableStream<unknown, unknown>, ctx: CallContext): StreamSink<unknown> {
   const sent = ctx.onMessagesSent;
   const signal = ctx.signal;
+  const direct = framedWriter(call);
   return {
     send(message) {
       if (signal.aborted) return false;
-      const more = call.write(message);
+      const more =
+        (direct && message instanceof Encoded ? direct.write(message.frame) : undefined) ?? call.write(message);
       sent?.(1);
       return more;
     },
@@ -320,7 +334,9 @@ function sinkOf(call: ServerWritableStream<unknown, unknown>, ctx: CallContext):
         ? Promise.reject(signal.reason as Error)
         : call.writableNeedDrain
           ? drained(call, signal)
-          : Promise.resolve(),
+          : direct?.needsDrain
+            ? direct.drained(signal)
+            : Promise.resolve(),
   };
 }
 

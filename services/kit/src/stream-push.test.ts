@@ -25,7 +25,10 @@ const seen: { sent: number; pushedBack: number; afterCancel?: { rejected: unknow
 async function flood(sink: StreamSink<StreamUsersResponse>): Promise<void> {
   for (let i = 0; i < FLOOD; i++) {
     seen.sent++;
-    if (!sink.send(big(`usr_${i}`))) {
+    // Pre-encoded, so these go straight to the HTTP/2 stream, whose push-back whenWritable must wait for.
+    if (
+      !sink.send(new Encoded<StreamUsersResponse>(Buffer.from(StreamUsersResponse.encode(big(`usr_${i}`)).finish())))
+    ) {
       seen.pushedBack++;
       await sink.whenWritable();
     }
