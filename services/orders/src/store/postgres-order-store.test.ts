@@ -193,6 +193,43 @@ describePostgres("postgres order store", () => {
       }
     });
 
+    it("makes one order and one reuse when two replicas race one request id with different contents", async () => {
+      const [a, b] = await replicas("orders_reuse");
+      try {
+        for (let round = 0; round < 10; round++) {
+          const outcomes = await Promise.all([
+            a!.create(recordOf(`ord_a${round}`, `req-${round}`, "hash-a")),
+            b!.create(recordOf(`ord_b${round}`, `req-${round}`, "hash-b")),
+          ]);
+          const created = outcomes.find((o) => o.kind === "created");
+          const reused = outcomes.find((o) => o.kind === "reused");
+          expect(reused).toEqual({ kind: "reused", existingOrderId: created?.order.id });
+        }
+        expect(await a!.list({ filter: {}, limit: 100 })).toHaveLength(10);
+        expect(await b!.headRevision()).toBe(10);
+      } finally {
+        await closeAll([a!, b!]);
+      }
+    });
+
+    it("writes nothing when a create fails part-way: no claim, no order, no revision, so the request id stays free", async () => {
+      const [store] = await replicas("orders_create_fail", 1);
+      try {
+        const record = recordOf("ord_1", "req-1");
+        // The event names an order that does not exist: its foreign key fails after the claim, order and items.
+        await expect(
+          store!.create({ ...record, event: { ...record.event, orderId: "ord_missing" } }),
+        ).rejects.toMatchObject({ code: "23503" });
+        expect(await store!.get("ord_1")).toBeUndefined();
+        expect(await store!.findByRequestId("req-1")).toBeUndefined();
+        expect(await store!.headRevision()).toBe(0);
+        const created = await store!.create(record);
+        expect(created).toMatchObject({ kind: "created", event: { revision: 1, orderId: "ord_1" } });
+      } finally {
+        await store!.close();
+      }
+    });
+
     it("applies migrations once when replicas open together", async () => {
       const stores = await replicas("orders_migrate", 5);
       await closeAll(stores);

@@ -1,6 +1,7 @@
 // OrderStore on PostgreSQL, for several replicas sharing one database. Same semantics as the SQLite store (the same
 // contract suite runs against both). Every write (request id, order, items, its event) is one transaction, so a change
-// and its audit event commit together or not at all. Every error goes through mapPgError, so an outage is a
+// and its audit event commit together or not at all: create is a single autocommit statement (CREATE_ORDER, one round
+// trip), update an explicit transaction. Every error goes through mapPgError, so an outage is a
 // retryable UNAVAILABLE rather than an INTERNAL.
 //
 // Revisions. EventFeed and WatchOrders read "events after the last revision I saw", so a revision must never become
@@ -67,7 +68,6 @@ const ORDER_FIELDS = `
               FROM order_items i WHERE i.order_id = o.id), '[]'::json) AS items`;
 const ORDER_SELECT = `SELECT ${ORDER_FIELDS} FROM orders o`;
 const EVENT_LIST = EVENT_COLUMNS.join(", ");
-const INSERT_ORDER = `INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) VALUES (${positionalValues(ORDER_COLUMNS.length)})`;
 // $1 and $2 are the id and the expected etag; the new values follow.
 const UPDATE_ORDER = `UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2 RETURNING 1`;
 // Bump the head (the lock that orders commits, see the top of the file), write the event, announce it on commit.
@@ -83,6 +83,58 @@ const INSERT_ITEMS = `
   INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
   SELECT $1, t.position - 1, t.sku, t.quantity, t.price
   FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, position)`;
+
+// CreateOrder as ONE statement, sent without BEGIN/COMMIT: a single statement is atomic, so the claim, the order, its
+// items and its event commit together or not at all (the deferred order_requests -> orders key is checked at that
+// commit). Each step is FROM the previous one, so when the claim returns no row (the request id is taken) nothing else
+// is written, the head is not bumped and the statement returns no row. A concurrent claim of the same id makes the
+// claim wait for the other transaction, as in an explicit one. The head is bumped only after the order and all its
+// items are written (its WHERE reads both), so its lock is held from there to the commit right after, as before.
+// Data-modifying CTEs cannot see each other's rows in the tables, so the result comes from their RETURNING.
+const ORDER_COUNT = ORDER_COLUMNS.length;
+const EVENT_PREFIX = "event_";
+const CREATE_ORDER = `
+  WITH claim AS (
+    INSERT INTO order_requests (request_id, request_hash, order_id) VALUES ($${ORDER_COUNT + 1}, $${ORDER_COUNT + 2}, $1)
+    ON CONFLICT (request_id) DO NOTHING RETURNING order_id
+  ),
+  new_order AS (
+    INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) SELECT ${positionalValues(ORDER_COUNT)} FROM claim
+    RETURNING ${ORDER_COLUMNS.join(", ")}
+  ),
+  new_items AS (
+    INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
+    SELECT new_order.id, t.position - 1, t.sku, t.quantity, t.price
+    FROM new_order, unnest($${ORDER_COUNT + 3}::text[], $${ORDER_COUNT + 4}::integer[], $${ORDER_COUNT + 5}::bigint[])
+      WITH ORDINALITY AS t(sku, quantity, price, position)
+    RETURNING position, sku, quantity, unit_price_minor
+  ),
+  head AS (
+    UPDATE event_log_head SET revision = revision + 1
+    WHERE EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0
+    RETURNING revision
+  ),
+  event AS (
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, ORDER_COUNT + 6)} FROM head
+    RETURNING ${EVENT_LIST}
+  )
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
+  FROM new_order o, event e`;
+
+/** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
+type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
+
+function createdEvent(row: CreatedRow): StoredEventRow {
+  return Object.fromEntries(
+    EVENT_COLUMNS.map((column) => [column, row[`${EVENT_PREFIX}${column}`]]),
+  ) as unknown as StoredEventRow;
+}
 
 /**
  * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
@@ -109,47 +161,35 @@ class PostgresOrderStore implements OrderStore {
   ) {}
 
   async create(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
-    return withTransaction(
+    // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns it in one round trip.
+    const row = orderRow(record.order);
+    const items = itemRows(record.order);
+    const event = eventRow(record.event);
+    const values = [
+      ...ORDER_COLUMNS.map((column) => row[column]),
+      record.requestId,
+      record.requestHash,
+      items.map((item) => item.sku),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unit_price_minor),
+      ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
+    ];
+    const [created] = await pgQuery<CreatedRow>(this.pool, CREATE_ORDER, values, signal);
+    if (created) {
+      return { kind: "created", order: orderWithItems(created), event: eventFromRow(createdEvent(created)) };
+    }
+    // The claim found the request id taken (by a committed claim: a concurrent one made the statement wait for it).
+    // A new statement, so under READ COMMITTED it sees the winner's committed row.
+    const [earlier] = await pgQuery<{ request_hash: string; order_id: string }>(
       this.pool,
-      async (client): Promise<CreateOutcome> => {
-        // The claim comes first. A concurrent claim of the same id (from this process or another replica) makes this
-        // INSERT wait for that transaction; once it commits, DO NOTHING returns no row and we read the winner back.
-        const claimed = await pgQuery(
-          client,
-          "INSERT INTO order_requests (request_id, request_hash, order_id) VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-          [record.requestId, record.requestHash, record.order.id],
-          signal,
-        );
-        if (claimed.length === 0) {
-          // A new statement, so under READ COMMITTED it sees the winner's committed row.
-          const [earlier] = await pgQuery<{ request_hash: string; order_id: string }>(
-            client,
-            "SELECT request_hash, order_id FROM order_requests WHERE request_id = $1",
-            [record.requestId],
-            signal,
-          );
-          if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
-          if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
-          const order = oneRow(await this.readOrder(client, earlier.order_id, signal), "reading the replayed order");
-          return { kind: "replayed", order };
-        }
-        const row = orderRow(record.order);
-        await pgQuery(
-          client,
-          INSERT_ORDER,
-          ORDER_COLUMNS.map((column) => row[column]),
-          signal,
-        );
-        await this.writeItems(client, record.order, signal);
-        const event = await this.appendEvent(client, record.event, signal);
-        return {
-          kind: "created",
-          order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"),
-          event,
-        };
-      },
+      "SELECT request_hash, order_id FROM order_requests WHERE request_id = $1",
+      [record.requestId],
       signal,
     );
+    if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
+    if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
+    const order = oneRow(await this.readOrder(this.pool, earlier.order_id, signal), "reading the replayed order");
+    return { kind: "replayed", order };
   }
 
   async findByRequestId(
