@@ -230,6 +230,28 @@ describePostgres("postgres order store", () => {
       }
     });
 
+    it("refuses a NUL byte in a create's text as INVALID_ARGUMENT, again and again on the same connections", async () => {
+      const [store] = await replicas("orders_create_nul", 1);
+      try {
+        const record = recordOf("ord_1", "req-1");
+        const bad = {
+          ...record,
+          order: { ...record.order, items: [{ sku: "A\u0000", quantity: 1, unitPriceMinor: 1n }] },
+        };
+        // More attempts than the pool has connections, so the prepared create fails on connections that ran it before.
+        for (let attempt = 0; attempt < 6; attempt++) {
+          await expect(store!.create(bad)).rejects.toMatchObject({
+            kind: "invalid_argument",
+            reason: "INVALID_ARGUMENT",
+          });
+        }
+        expect(await store!.findByRequestId("req-1")).toBeUndefined();
+        expect(await store!.create(record)).toMatchObject({ kind: "created", event: { revision: 1 } });
+      } finally {
+        await store!.close();
+      }
+    });
+
     it("applies migrations once when replicas open together", async () => {
       const stores = await replicas("orders_migrate", 5);
       await closeAll(stores);

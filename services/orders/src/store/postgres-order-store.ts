@@ -174,7 +174,12 @@ class PostgresOrderStore implements OrderStore {
       items.map((item) => item.unit_price_minor),
       ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
     ];
-    const [created] = await pgQuery<CreatedRow>(this.pool, CREATE_ORDER, values, signal);
+    const [created] = await pgQuery<CreatedRow>(
+      this.pool,
+      { name: "orderly_orders_create", text: CREATE_ORDER },
+      values,
+      signal,
+    );
     if (created) {
       return { kind: "created", order: orderWithItems(created), event: eventFromRow(createdEvent(created)) };
     }
