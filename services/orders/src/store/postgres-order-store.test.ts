@@ -252,6 +252,32 @@ describePostgres("postgres order store", () => {
       }
     });
 
+    it("rewrites the items on update whether the order grows or shrinks, returning what it stored", async () => {
+      const [store] = await replicas("orders_items", 1);
+      const item = (sku: string, quantity: number) => ({ sku, quantity, unitPriceMinor: BigInt(quantity) * 7n });
+      try {
+        const created = await store!.create(
+          orderRecord("ord_1", "req-1", { items: [item("A", 1), item("B", 2), item("C", 3)], totalMinor: 42n }),
+        );
+        let order = created.kind === "created" ? created.order : undefined;
+        const sizes = [[item("Z", 9)], [item("D", 4), item("C", 3), item("B", 2), item("A", 1)], [item("Y", 5)]];
+        for (const [round, items] of sizes.entries()) {
+          const next = confirm({ ...order!, items }, `etag-${round}`);
+          const written = await store!.update({ ...next.order, state: "PENDING" }, order!.etag, {
+            ...next.event,
+            type: "UPDATED",
+            toState: "PENDING",
+          });
+          expect(written?.order.items).toEqual(items);
+          expect(await store!.get("ord_1")).toEqual(written?.order);
+          expect(written?.event.revision).toBe(round + 2);
+          order = written!.order;
+        }
+      } finally {
+        await store!.close();
+      }
+    });
+
     it("applies migrations once when replicas open together", async () => {
       const stores = await replicas("orders_migrate", 5);
       await closeAll(stores);

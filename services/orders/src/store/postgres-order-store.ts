@@ -1,8 +1,8 @@
 // OrderStore on PostgreSQL, for several replicas sharing one database. Same semantics as the SQLite store (the same
 // contract suite runs against both). Every write (request id, order, items, its event) is one transaction, so a change
-// and its audit event commit together or not at all: create is a single autocommit statement (CREATE_ORDER, one round
-// trip), update an explicit transaction. Every error goes through mapPgError, so an outage is a
-// retryable UNAVAILABLE rather than an INTERNAL.
+// and its audit event commit together or not at all: create and update are each a single autocommit statement
+// (CREATE_ORDER, UPDATE_ORDER_STATEMENT; one round trip, prepared once per connection). Every error goes through
+// mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
 //
 // Revisions. EventFeed and WatchOrders read "events after the last revision I saw", so a revision must never become
 // visible after a higher one: with a sequence, transaction A can take 10, B take 11 and commit first, and a reader
@@ -10,7 +10,7 @@
 // last write (UPDATE ... RETURNING revision). The row lock it takes is held until commit, so the next writer gets its
 // number only after this one has committed (or rolled back, in which case the number is reused: no gaps either).
 // The cost, accepted on purpose: event-writing transactions serialize on that row from the bump to their commit.
-// It is taken last, after the order's own row locks, to keep that window to one statement plus the commit.
+// It is taken last, after the order's own row locks, so that window is the rest of one statement plus its commit.
 // The same transaction calls pg_notify, delivered to LISTENers (postgres-order-notifications.ts) on commit.
 import type pg from "pg";
 import {
@@ -20,7 +20,6 @@ import {
   pgQuery,
   positionalAssignments,
   positionalValues,
-  withTransaction,
   type PgPoolOptions,
 } from "@orderly/storage/postgres";
 import type { NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
@@ -68,22 +67,6 @@ const ORDER_FIELDS = `
               FROM order_items i WHERE i.order_id = o.id), '[]'::json) AS items`;
 const ORDER_SELECT = `SELECT ${ORDER_FIELDS} FROM orders o`;
 const EVENT_LIST = EVENT_COLUMNS.join(", ");
-// $1 and $2 are the id and the expected etag; the new values follow.
-const UPDATE_ORDER = `UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2 RETURNING 1`;
-// Bump the head (the lock that orders commits, see the top of the file), write the event, announce it on commit.
-const APPEND_EVENT = `
-  WITH head AS (UPDATE event_log_head SET revision = revision + 1 RETURNING revision),
-  event AS (
-    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
-    VALUES ((SELECT revision FROM head), ${positionalValues(EVENT_INSERT_COLUMNS.length)})
-    RETURNING ${EVENT_LIST}
-  )
-  SELECT ${EVENT_LIST}, pg_notify('${ORDER_EVENTS_CHANNEL}', revision::text) AS notified FROM event`;
-const INSERT_ITEMS = `
-  INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
-  SELECT $1, t.position - 1, t.sku, t.quantity, t.price
-  FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, position)`;
-
 // CreateOrder as ONE statement, sent without BEGIN/COMMIT: a single statement is atomic, so the claim, the order, its
 // items and its event commit together or not at all (the deferred order_requests -> orders key is checked at that
 // commit). Each step is FROM the previous one, so when the claim returns no row (the request id is taken) nothing else
@@ -135,6 +118,48 @@ function createdEvent(row: CreatedRow): StoredEventRow {
     EVENT_COLUMNS.map((column) => [column, row[`${EVENT_PREFIX}${column}`]]),
   ) as unknown as StoredEventRow;
 }
+
+// A compare-and-set update as ONE autocommit statement, like CREATE_ORDER. Every step is FROM the CAS, so a lost CAS
+// writes nothing and leaves the head alone. The items are rewritten without a DELETE of the rows the INSERT writes
+// again (one statement cannot delete and re-insert a key): positions that still exist are upserted, the ones past the
+// new length deleted. The order's row lock comes first and the head's last, as in the old transaction.
+const UPDATE_COUNT = ORDER_UPDATE_COLUMNS.length;
+const UPDATE_ORDER_STATEMENT = `
+  WITH changed AS (
+    UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2
+    RETURNING ${ORDER_COLUMNS.join(", ")}
+  ),
+  dropped AS (
+    DELETE FROM order_items i USING changed
+    WHERE i.order_id = changed.id AND i.position >= cardinality($${UPDATE_COUNT + 3}::text[])
+    RETURNING 1
+  ),
+  new_items AS (
+    INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
+    SELECT changed.id, t.position - 1, t.sku, t.quantity, t.price
+    FROM changed, unnest($${UPDATE_COUNT + 3}::text[], $${UPDATE_COUNT + 4}::integer[], $${UPDATE_COUNT + 5}::bigint[])
+      WITH ORDINALITY AS t(sku, quantity, price, position)
+    ON CONFLICT (order_id, position)
+      DO UPDATE SET sku = excluded.sku, quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor
+    RETURNING position, sku, quantity, unit_price_minor
+  ),
+  head AS (
+    UPDATE event_log_head SET revision = revision + 1
+    WHERE EXISTS (SELECT 1 FROM changed) AND (SELECT count(*) FROM new_items) >= 0 AND (SELECT count(*) FROM dropped) >= 0
+    RETURNING revision
+  ),
+  event AS (
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, UPDATE_COUNT + 6)} FROM head
+    RETURNING ${EVENT_LIST}
+  )
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
+  FROM changed o, event e`;
 
 /**
  * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
@@ -242,25 +267,26 @@ class PostgresOrderStore implements OrderStore {
     event: NewOrderEvent,
     signal?: AbortSignal,
   ): Promise<{ order: Order; event: OrderEvent } | undefined> {
-    return withTransaction(
+    const row = orderRow(order);
+    const items = itemRows(order);
+    const values = [
+      row.id,
+      expectedEtag,
+      ...ORDER_UPDATE_COLUMNS.map((column) => row[column]),
+      items.map((item) => item.sku),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unit_price_minor),
+      ...EVENT_INSERT_COLUMNS.map((column) => eventRow(event)[column]),
+    ];
+    const [updated] = await pgQuery<CreatedRow>(
       this.pool,
-      async (client) => {
-        const row = orderRow(order);
-        const values = [row.id, expectedEtag, ...ORDER_UPDATE_COLUMNS.map((column) => row[column])];
-        const changed = await pgQuery(client, UPDATE_ORDER, values, signal);
-        // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
-        if (changed.length === 0) return undefined;
-        // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
-        await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
-        await this.writeItems(client, order, signal);
-        const written = await this.appendEvent(client, event, signal);
-        return {
-          order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"),
-          event: written,
-        };
-      },
+      { name: "orderly_orders_update", text: UPDATE_ORDER_STATEMENT },
+      values,
       signal,
     );
+    // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
+    if (!updated) return undefined;
+    return { order: orderWithItems(updated), event: eventFromRow(createdEvent(updated)) };
   }
 
   async orderEvents(
@@ -317,28 +343,6 @@ class PostgresOrderStore implements OrderStore {
   ): Promise<Order | undefined> {
     const [row] = await pgQuery<OrderWithItemsRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
     return row && orderWithItems(row);
-  }
-
-  private async writeItems(client: pg.PoolClient, order: Order, signal: AbortSignal | undefined): Promise<void> {
-    const rows = itemRows(order);
-    if (rows.length === 0) return;
-    const columns = [rows.map((r) => r.sku), rows.map((r) => r.quantity), rows.map((r) => r.unit_price_minor)];
-    await pgQuery(client, INSERT_ITEMS, [order.id, ...columns], signal);
-  }
-
-  private async appendEvent(
-    client: pg.PoolClient,
-    event: NewOrderEvent,
-    signal: AbortSignal | undefined,
-  ): Promise<OrderEvent> {
-    const row = eventRow(event);
-    const [stored] = await pgQuery<StoredEventRow>(
-      client,
-      APPEND_EVENT,
-      EVENT_INSERT_COLUMNS.map((column) => row[column]),
-      signal,
-    );
-    return eventFromRow(oneRow(stored, "APPEND_EVENT"));
   }
 }
 
