@@ -116,15 +116,26 @@ export async function withTransaction<T>(
   }
 }
 
+/**
+ * A statement each connection prepares once under `name` and then only binds and executes (no parse or plan per call).
+ * For a large statement on a hot path; the name must be unique per text, and the text must not depend on search_path
+ * changing on a connection.
+ */
+export interface PgPreparedStatement {
+  name: string;
+  text: string;
+}
+
 /** One statement on a pool or a transaction's client: checks the signal first and maps an outage to UNAVAILABLE. */
 export async function pgQuery<R extends pg.QueryResultRow>(
   runner: pg.Pool | pg.PoolClient,
-  text: string,
+  text: string | PgPreparedStatement,
   values: readonly unknown[] = [],
   signal?: AbortSignal,
 ): Promise<R[]> {
   throwIfAborted(signal);
   try {
+    if (typeof text !== "string") return (await runner.query<R>({ ...text, values: values as unknown[] })).rows;
     return (await runner.query<R>(text, values as unknown[])).rows;
   } catch (error) {
     throw mapPgError(error);

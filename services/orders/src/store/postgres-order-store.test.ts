@@ -193,6 +193,91 @@ describePostgres("postgres order store", () => {
       }
     });
 
+    it("makes one order and one reuse when two replicas race one request id with different contents", async () => {
+      const [a, b] = await replicas("orders_reuse");
+      try {
+        for (let round = 0; round < 10; round++) {
+          const outcomes = await Promise.all([
+            a!.create(recordOf(`ord_a${round}`, `req-${round}`, "hash-a")),
+            b!.create(recordOf(`ord_b${round}`, `req-${round}`, "hash-b")),
+          ]);
+          const created = outcomes.find((o) => o.kind === "created");
+          const reused = outcomes.find((o) => o.kind === "reused");
+          expect(reused).toEqual({ kind: "reused", existingOrderId: created?.order.id });
+        }
+        expect(await a!.list({ filter: {}, limit: 100 })).toHaveLength(10);
+        expect(await b!.headRevision()).toBe(10);
+      } finally {
+        await closeAll([a!, b!]);
+      }
+    });
+
+    it("writes nothing when a create fails part-way: no claim, no order, no revision, so the request id stays free", async () => {
+      const [store] = await replicas("orders_create_fail", 1);
+      try {
+        const record = recordOf("ord_1", "req-1");
+        // The event names an order that does not exist: its foreign key fails after the claim, order and items.
+        await expect(
+          store!.create({ ...record, event: { ...record.event, orderId: "ord_missing" } }),
+        ).rejects.toMatchObject({ code: "23503" });
+        expect(await store!.get("ord_1")).toBeUndefined();
+        expect(await store!.findByRequestId("req-1")).toBeUndefined();
+        expect(await store!.headRevision()).toBe(0);
+        const created = await store!.create(record);
+        expect(created).toMatchObject({ kind: "created", event: { revision: 1, orderId: "ord_1" } });
+      } finally {
+        await store!.close();
+      }
+    });
+
+    it("refuses a NUL byte in a create's text as INVALID_ARGUMENT, again and again on the same connections", async () => {
+      const [store] = await replicas("orders_create_nul", 1);
+      try {
+        const record = recordOf("ord_1", "req-1");
+        const bad = {
+          ...record,
+          order: { ...record.order, items: [{ sku: "A\u0000", quantity: 1, unitPriceMinor: 1n }] },
+        };
+        // More attempts than the pool has connections, so the prepared create fails on connections that ran it before.
+        for (let attempt = 0; attempt < 6; attempt++) {
+          await expect(store!.create(bad)).rejects.toMatchObject({
+            kind: "invalid_argument",
+            reason: "INVALID_ARGUMENT",
+          });
+        }
+        expect(await store!.findByRequestId("req-1")).toBeUndefined();
+        expect(await store!.create(record)).toMatchObject({ kind: "created", event: { revision: 1 } });
+      } finally {
+        await store!.close();
+      }
+    });
+
+    it("rewrites the items on update whether the order grows or shrinks, returning what it stored", async () => {
+      const [store] = await replicas("orders_items", 1);
+      const item = (sku: string, quantity: number) => ({ sku, quantity, unitPriceMinor: BigInt(quantity) * 7n });
+      try {
+        const created = await store!.create(
+          orderRecord("ord_1", "req-1", { items: [item("A", 1), item("B", 2), item("C", 3)], totalMinor: 42n }),
+        );
+        let order = created.kind === "created" ? created.order : undefined;
+        const sizes = [[item("Z", 9)], [item("D", 4), item("C", 3), item("B", 2), item("A", 1)], [item("Y", 5)]];
+        for (const [round, items] of sizes.entries()) {
+          const next = confirm({ ...order!, items }, `etag-${round}`);
+          const written = await store!.update({ ...next.order, state: "PENDING" }, order!.etag, {
+            ...next.event,
+            type: "UPDATED",
+            toState: "PENDING",
+          });
+          expect(written?.order.items).toEqual(items);
+          expect(await store!.get("ord_1")).toEqual(written?.order);
+          expect(written?.event.revision).toBe(round + 2);
+          order = written!.order;
+        }
+      } finally {
+        await store!.close();
+      }
+    });
+
     it("applies migrations once when replicas open together", async () => {
       const stores = await replicas("orders_migrate", 5);
       await closeAll(stores);

@@ -1,7 +1,8 @@
 // OrderStore on PostgreSQL, for several replicas sharing one database. Same semantics as the SQLite store (the same
 // contract suite runs against both). Every write (request id, order, items, its event) is one transaction, so a change
-// and its audit event commit together or not at all. Every error goes through mapPgError, so an outage is a
-// retryable UNAVAILABLE rather than an INTERNAL.
+// and its audit event commit together or not at all: create and update are each a single autocommit statement
+// (CREATE_ORDER, UPDATE_ORDER_STATEMENT; one round trip, prepared once per connection). Every error goes through
+// mapPgError, so an outage is a retryable UNAVAILABLE rather than an INTERNAL.
 //
 // Revisions. EventFeed and WatchOrders read "events after the last revision I saw", so a revision must never become
 // visible after a higher one: with a sequence, transaction A can take 10, B take 11 and commit first, and a reader
@@ -9,7 +10,7 @@
 // last write (UPDATE ... RETURNING revision). The row lock it takes is held until commit, so the next writer gets its
 // number only after this one has committed (or rolled back, in which case the number is reused: no gaps either).
 // The cost, accepted on purpose: event-writing transactions serialize on that row from the bump to their commit.
-// It is taken last, after the order's own row locks, to keep that window to one statement plus the commit.
+// It is taken last, after the order's own row locks, so that window is the rest of one statement plus its commit.
 // The same transaction calls pg_notify, delivered to LISTENers (postgres-order-notifications.ts) on commit.
 import type pg from "pg";
 import {
@@ -19,7 +20,6 @@ import {
   pgQuery,
   positionalAssignments,
   positionalValues,
-  withTransaction,
   type PgPoolOptions,
 } from "@orderly/storage/postgres";
 import type { NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
@@ -67,22 +67,99 @@ const ORDER_FIELDS = `
               FROM order_items i WHERE i.order_id = o.id), '[]'::json) AS items`;
 const ORDER_SELECT = `SELECT ${ORDER_FIELDS} FROM orders o`;
 const EVENT_LIST = EVENT_COLUMNS.join(", ");
-const INSERT_ORDER = `INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) VALUES (${positionalValues(ORDER_COLUMNS.length)})`;
-// $1 and $2 are the id and the expected etag; the new values follow.
-const UPDATE_ORDER = `UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2 RETURNING 1`;
-// Bump the head (the lock that orders commits, see the top of the file), write the event, announce it on commit.
-const APPEND_EVENT = `
-  WITH head AS (UPDATE event_log_head SET revision = revision + 1 RETURNING revision),
+// CreateOrder as ONE statement, sent without BEGIN/COMMIT: a single statement is atomic, so the claim, the order, its
+// items and its event commit together or not at all (the deferred order_requests -> orders key is checked at that
+// commit). Each step is FROM the previous one, so when the claim returns no row (the request id is taken) nothing else
+// is written, the head is not bumped and the statement returns no row. A concurrent claim of the same id makes the
+// claim wait for the other transaction, as in an explicit one. The head is bumped only after the order and all its
+// items are written (its WHERE reads both), so its lock is held from there to the commit right after, as before.
+// Data-modifying CTEs cannot see each other's rows in the tables, so the result comes from their RETURNING.
+const ORDER_COUNT = ORDER_COLUMNS.length;
+const EVENT_PREFIX = "event_";
+const CREATE_ORDER = `
+  WITH claim AS (
+    INSERT INTO order_requests (request_id, request_hash, order_id) VALUES ($${ORDER_COUNT + 1}, $${ORDER_COUNT + 2}, $1)
+    ON CONFLICT (request_id) DO NOTHING RETURNING order_id
+  ),
+  new_order AS (
+    INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) SELECT ${positionalValues(ORDER_COUNT)} FROM claim
+    RETURNING ${ORDER_COLUMNS.join(", ")}
+  ),
+  new_items AS (
+    INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
+    SELECT new_order.id, t.position - 1, t.sku, t.quantity, t.price
+    FROM new_order, unnest($${ORDER_COUNT + 3}::text[], $${ORDER_COUNT + 4}::integer[], $${ORDER_COUNT + 5}::bigint[])
+      WITH ORDINALITY AS t(sku, quantity, price, position)
+    RETURNING position, sku, quantity, unit_price_minor
+  ),
+  head AS (
+    UPDATE event_log_head SET revision = revision + 1
+    WHERE EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0
+    RETURNING revision
+  ),
   event AS (
     INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
-    VALUES ((SELECT revision FROM head), ${positionalValues(EVENT_INSERT_COLUMNS.length)})
+    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, ORDER_COUNT + 6)} FROM head
     RETURNING ${EVENT_LIST}
   )
-  SELECT ${EVENT_LIST}, pg_notify('${ORDER_EVENTS_CHANNEL}', revision::text) AS notified FROM event`;
-const INSERT_ITEMS = `
-  INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
-  SELECT $1, t.position - 1, t.sku, t.quantity, t.price
-  FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price, position)`;
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
+  FROM new_order o, event e`;
+
+/** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
+type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
+
+function createdEvent(row: CreatedRow): StoredEventRow {
+  return Object.fromEntries(
+    EVENT_COLUMNS.map((column) => [column, row[`${EVENT_PREFIX}${column}`]]),
+  ) as unknown as StoredEventRow;
+}
+
+// A compare-and-set update as ONE autocommit statement, like CREATE_ORDER. Every step is FROM the CAS, so a lost CAS
+// writes nothing and leaves the head alone. The items are rewritten without a DELETE of the rows the INSERT writes
+// again (one statement cannot delete and re-insert a key): positions that still exist are upserted, the ones past the
+// new length deleted. The order's row lock comes first and the head's last, as in the old transaction.
+const UPDATE_COUNT = ORDER_UPDATE_COLUMNS.length;
+const UPDATE_ORDER_STATEMENT = `
+  WITH changed AS (
+    UPDATE orders SET ${positionalAssignments(ORDER_UPDATE_COLUMNS, 3)} WHERE id = $1 AND etag = $2
+    RETURNING ${ORDER_COLUMNS.join(", ")}
+  ),
+  dropped AS (
+    DELETE FROM order_items i USING changed
+    WHERE i.order_id = changed.id AND i.position >= cardinality($${UPDATE_COUNT + 3}::text[])
+    RETURNING 1
+  ),
+  new_items AS (
+    INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
+    SELECT changed.id, t.position - 1, t.sku, t.quantity, t.price
+    FROM changed, unnest($${UPDATE_COUNT + 3}::text[], $${UPDATE_COUNT + 4}::integer[], $${UPDATE_COUNT + 5}::bigint[])
+      WITH ORDINALITY AS t(sku, quantity, price, position)
+    ON CONFLICT (order_id, position)
+      DO UPDATE SET sku = excluded.sku, quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor
+    RETURNING position, sku, quantity, unit_price_minor
+  ),
+  head AS (
+    UPDATE event_log_head SET revision = revision + 1
+    WHERE EXISTS (SELECT 1 FROM changed) AND (SELECT count(*) FROM new_items) >= 0 AND (SELECT count(*) FROM dropped) >= 0
+    RETURNING revision
+  ),
+  event AS (
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, UPDATE_COUNT + 6)} FROM head
+    RETURNING ${EVENT_LIST}
+  )
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
+  FROM changed o, event e`;
 
 /**
  * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
@@ -109,47 +186,40 @@ class PostgresOrderStore implements OrderStore {
   ) {}
 
   async create(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
-    return withTransaction(
+    // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns it in one round trip.
+    const row = orderRow(record.order);
+    const items = itemRows(record.order);
+    const event = eventRow(record.event);
+    const values = [
+      ...ORDER_COLUMNS.map((column) => row[column]),
+      record.requestId,
+      record.requestHash,
+      items.map((item) => item.sku),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unit_price_minor),
+      ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
+    ];
+    const [created] = await pgQuery<CreatedRow>(
       this.pool,
-      async (client): Promise<CreateOutcome> => {
-        // The claim comes first. A concurrent claim of the same id (from this process or another replica) makes this
-        // INSERT wait for that transaction; once it commits, DO NOTHING returns no row and we read the winner back.
-        const claimed = await pgQuery(
-          client,
-          "INSERT INTO order_requests (request_id, request_hash, order_id) VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-          [record.requestId, record.requestHash, record.order.id],
-          signal,
-        );
-        if (claimed.length === 0) {
-          // A new statement, so under READ COMMITTED it sees the winner's committed row.
-          const [earlier] = await pgQuery<{ request_hash: string; order_id: string }>(
-            client,
-            "SELECT request_hash, order_id FROM order_requests WHERE request_id = $1",
-            [record.requestId],
-            signal,
-          );
-          if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
-          if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
-          const order = oneRow(await this.readOrder(client, earlier.order_id, signal), "reading the replayed order");
-          return { kind: "replayed", order };
-        }
-        const row = orderRow(record.order);
-        await pgQuery(
-          client,
-          INSERT_ORDER,
-          ORDER_COLUMNS.map((column) => row[column]),
-          signal,
-        );
-        await this.writeItems(client, record.order, signal);
-        const event = await this.appendEvent(client, record.event, signal);
-        return {
-          kind: "created",
-          order: oneRow(await this.readOrder(client, row.id, signal), "reading the new order"),
-          event,
-        };
-      },
+      { name: "orderly_orders_create", text: CREATE_ORDER },
+      values,
       signal,
     );
+    if (created) {
+      return { kind: "created", order: orderWithItems(created), event: eventFromRow(createdEvent(created)) };
+    }
+    // The claim found the request id taken (by a committed claim: a concurrent one made the statement wait for it).
+    // A new statement, so under READ COMMITTED it sees the winner's committed row.
+    const [earlier] = await pgQuery<{ request_hash: string; order_id: string }>(
+      this.pool,
+      "SELECT request_hash, order_id FROM order_requests WHERE request_id = $1",
+      [record.requestId],
+      signal,
+    );
+    if (!earlier) throw new Error(`request id ${record.requestId} conflicted but is not stored`);
+    if (earlier.request_hash !== record.requestHash) return { kind: "reused", existingOrderId: earlier.order_id };
+    const order = oneRow(await this.readOrder(this.pool, earlier.order_id, signal), "reading the replayed order");
+    return { kind: "replayed", order };
   }
 
   async findByRequestId(
@@ -197,25 +267,26 @@ class PostgresOrderStore implements OrderStore {
     event: NewOrderEvent,
     signal?: AbortSignal,
   ): Promise<{ order: Order; event: OrderEvent } | undefined> {
-    return withTransaction(
+    const row = orderRow(order);
+    const items = itemRows(order);
+    const values = [
+      row.id,
+      expectedEtag,
+      ...ORDER_UPDATE_COLUMNS.map((column) => row[column]),
+      items.map((item) => item.sku),
+      items.map((item) => item.quantity),
+      items.map((item) => item.unit_price_minor),
+      ...EVENT_INSERT_COLUMNS.map((column) => eventRow(event)[column]),
+    ];
+    const [updated] = await pgQuery<CreatedRow>(
       this.pool,
-      async (client) => {
-        const row = orderRow(order);
-        const values = [row.id, expectedEtag, ...ORDER_UPDATE_COLUMNS.map((column) => row[column])];
-        const changed = await pgQuery(client, UPDATE_ORDER, values, signal);
-        // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
-        if (changed.length === 0) return undefined;
-        // Items are at most 100 rows; rewriting them is simpler than diffing and costs little.
-        await pgQuery(client, "DELETE FROM order_items WHERE order_id = $1", [order.id], signal);
-        await this.writeItems(client, order, signal);
-        const written = await this.appendEvent(client, event, signal);
-        return {
-          order: oneRow(await this.readOrder(client, order.id, signal), "reading the updated order"),
-          event: written,
-        };
-      },
+      { name: "orderly_orders_update", text: UPDATE_ORDER_STATEMENT },
+      values,
       signal,
     );
+    // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
+    if (!updated) return undefined;
+    return { order: orderWithItems(updated), event: eventFromRow(createdEvent(updated)) };
   }
 
   async orderEvents(
@@ -272,28 +343,6 @@ class PostgresOrderStore implements OrderStore {
   ): Promise<Order | undefined> {
     const [row] = await pgQuery<OrderWithItemsRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
     return row && orderWithItems(row);
-  }
-
-  private async writeItems(client: pg.PoolClient, order: Order, signal: AbortSignal | undefined): Promise<void> {
-    const rows = itemRows(order);
-    if (rows.length === 0) return;
-    const columns = [rows.map((r) => r.sku), rows.map((r) => r.quantity), rows.map((r) => r.unit_price_minor)];
-    await pgQuery(client, INSERT_ITEMS, [order.id, ...columns], signal);
-  }
-
-  private async appendEvent(
-    client: pg.PoolClient,
-    event: NewOrderEvent,
-    signal: AbortSignal | undefined,
-  ): Promise<OrderEvent> {
-    const row = eventRow(event);
-    const [stored] = await pgQuery<StoredEventRow>(
-      client,
-      APPEND_EVENT,
-      EVENT_INSERT_COLUMNS.map((column) => row[column]),
-      signal,
-    );
-    return eventFromRow(oneRow(stored, "APPEND_EVENT"));
   }
 }
 
