@@ -5,7 +5,6 @@
 // replica k mod 2, one connection per replica). PostgreSQL is required: unreachable fails the suite, never skips it.
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import type { ReplicasResult } from "../load/create-order-replicas.js";
 import type { UnaryResult } from "../load/unary.js";
 import { fixtureUserId } from "../lib/fixture.js";
 import {
@@ -69,7 +68,7 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
   const userIds = Array.from({ length: Math.min(1000, ctx.profile.users) }, (_, i) => fixtureUserId(i));
   const unary = ctx.profile.unary;
 
-  const measure = async (entry: string, config: object, watched: RunningServer[], database: string): Promise<Phase> => {
+  const measure = async (config: object, watched: RunningServer[], database: string): Promise<Phase> => {
     const pids = watched.map((s) => s.pid);
     const marks = new Map<string, { cpu: ReturnType<typeof markCpu>; pg: ReturnType<typeof postgresPids> }>();
     const backendMarks = new Map<string, { backends: Map<number, number>; background: Map<number, number> }>();
@@ -77,14 +76,18 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
     let load: UnaryResult;
     let activity: ActivityCounts;
     try {
-      load = await runLoad<UnaryResult>(entry, { token: ctx.token, userIds, ...unary, ...config }, (name) => {
-        const cpu = markCpu(pids);
-        const pg = postgresPids(database);
-        marks.set(name, { cpu, pg });
-        backendMarks.set(name, { backends: markBackends(pg.backends), background: markBackends(pg.background) });
-        if (name === "start") sampler.countFrom();
-        if (name === "end") sampler.countTo();
-      });
+      load = await runLoad<UnaryResult>(
+        "bench/load/unary.ts",
+        { token: ctx.token, userIds, ...unary, ...config },
+        (name) => {
+          const cpu = markCpu(pids);
+          const pg = postgresPids(database);
+          marks.set(name, { cpu, pg });
+          backendMarks.set(name, { backends: markBackends(pg.backends), background: markBackends(pg.background) });
+          if (name === "start") sampler.countFrom();
+          if (name === "end") sampler.countTo();
+        },
+      );
     } finally {
       activity = await sampler.stop();
     }
@@ -105,7 +108,7 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
     };
   };
 
-  const runs: { getUser: Phase; createOrder: Phase & { load: ReplicasResult }; ordersPeakRssMb: number[] }[] = [];
+  const runs: { getUser: Phase; createOrder: Phase; ordersPeakRssMb: number[] }[] = [];
   for (let run = 0; run < ctx.runs; run++) {
     ctx.progress(`CreateOrder on PostgreSQL (${REPLICAS} replicas) run ${run + 1}/${ctx.runs}`);
     const database = await createBenchDatabase(benchPostgresUrl());
@@ -117,19 +120,12 @@ export async function createOrderPostgresSuite(ctx: SuiteContext): Promise<Suite
       for (let r = 0; r < REPLICAS; r++)
         orders.push(await startOrdersOnPostgres(ctx, users, database.url, `orders-${"ab"[r]}`));
       const watched = [users, ...orders];
-      const getUser = await measure(
-        "bench/load/unary.ts",
-        { method: "getUser", address: users.address },
+      const getUser = await measure({ method: "getUser", address: users.address }, watched, database.name);
+      const createOrder = await measure(
+        { method: "createOrder", address: orders.map((o) => o.address) },
         watched,
         database.name,
       );
-      // The replicas' load generator reports calls per address on top of UnaryResult.
-      const createOrder = (await measure(
-        "bench/load/create-order-replicas.ts",
-        { addresses: orders.map((o) => o.address) },
-        watched,
-        database.name,
-      )) as Phase & { load: ReplicasResult };
       runs.push({ getUser, createOrder, ordersPeakRssMb: orders.map((o) => o.peakRssMb()) });
     } finally {
       await Promise.all(orders.map((o) => o.stop()));

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { Code } from "@orderly/common";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { DeadlineWheel } from "./deadline.js";
-import { startTestServer, testToken, type TestServer, notInTest } from "./testing.js";
+import { startTestServer, streamUsersOnly, testToken, type TestServer } from "./testing.js";
 
 describe("DeadlineWheel", () => {
   let clock = 1_000_000;
@@ -84,21 +84,16 @@ describe("server streams past their deadline", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer((s) =>
-      s.addService(UserServiceService, {
-        async *streamUsers(_request, ctx) {
+      s.addService(
+        UserServiceService,
+        streamUsersOnly(async function* (_request, ctx) {
           // Never ends by itself: writes batches, with the write backpressure of the kit, until the deadline.
           for (let batch = 0; !ctx.signal.aborted; batch++) {
             await new Promise((resolve) => setImmediate(resolve));
             yield Array.from({ length: 50 }, (_, i) => ({ user: longUser(`usr_${batch}_${i}`) }));
           }
-        },
-        getUser: notInTest,
-        createUser: notInTest,
-        batchGetUsers: notInTest,
-        listUsers: notInTest,
-        updateUser: notInTest,
-        deleteUser: notInTest,
-      }),
+        }),
+      ),
     );
   });
   afterAll(() => server.close());

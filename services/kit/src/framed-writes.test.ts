@@ -19,7 +19,7 @@ import {
 } from "@orderly/proto/orderly/user/v1/user_service";
 import { callInternalsOf, framed, framedBatchWriter, framedWriter } from "./framed-writes.js";
 import { Encoded, withPreEncoding } from "./service.js";
-import { notInTest, startTestServer, testToken, testUser, type TestServer } from "./testing.js";
+import { startTestServer, streamUsersOnly, testToken, testUser, type TestServer } from "./testing.js";
 
 const bytesOf = (message: unknown) => (message instanceof Encoded ? message.bytes : undefined);
 
@@ -212,8 +212,9 @@ describe("Encoded batches through the kit", () => {
 
   beforeAll(async () => {
     server = await startTestServer((s) =>
-      s.addService(UserServiceService, {
-        async *streamUsers(request, ctx) {
+      s.addService(
+        UserServiceService,
+        streamUsersOnly(async function* (request, ctx) {
           const endless = request.filter?.emailContains === "endless";
           for (let from = 0; endless || from < 20_000; from += 500) {
             batchesMade++;
@@ -221,14 +222,8 @@ describe("Encoded batches through the kit", () => {
             if (from === 1_000) yield { user: testUser("usr_single") };
             if (ctx.signal.aborted) return;
           }
-        },
-        getUser: notInTest,
-        createUser: notInTest,
-        batchGetUsers: notInTest,
-        listUsers: notInTest,
-        updateUser: notInTest,
-        deleteUser: notInTest,
-      }),
+        }),
+      ),
     );
     token = await testToken("adm_1", ["admin"]);
   });

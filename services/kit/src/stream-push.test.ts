@@ -11,7 +11,7 @@ import {
 } from "@orderly/proto/orderly/user/v1/user_service";
 import { DomainError } from "./domain/errors.js";
 import { Encoded, type StreamSink } from "./service.js";
-import { notInTest, startTestServer, testToken, testUser, type TestServer } from "./testing.js";
+import { startTestServer, streamUsersOnly, testToken, testUser, type TestServer } from "./testing.js";
 
 const FLOOD = 1_000;
 const big = (id: string) => ({ user: { ...testUser(id), email: `${"x".repeat(8_000)}@example.com` } });
@@ -51,14 +51,9 @@ let metadata: Metadata;
 
 beforeAll(async () => {
   server = await startTestServer((s) =>
-    s.addService(UserServiceService, {
-      createUser: notInTest,
-      getUser: notInTest,
-      batchGetUsers: notInTest,
-      listUsers: notInTest,
-      updateUser: notInTest,
-      deleteUser: notInTest,
-      streamUsers(request) {
+    s.addService(
+      UserServiceService,
+      streamUsersOnly((request) => {
         const mode = request.filter?.emailContains;
         return async (sink) => {
           if (mode === "flood") return flood(sink);
@@ -68,8 +63,8 @@ beforeAll(async () => {
           if (mode === "fail") throw new DomainError("not_found", "USER_NOT_FOUND", "gone mid-stream");
           sink.send({ user: testUser("usr_3") });
         };
-      },
-    }),
+      }),
+    ),
   );
   client = new UserServiceClient(server.address, credentials.createInsecure());
   metadata = new Metadata();

@@ -11,7 +11,11 @@ import {
 } from "@grpc/grpc-js";
 import { OrderlyError } from "@orderly/common";
 import type { User } from "@orderly/proto/orderly/user/v1/user";
-import { UserServiceClient, type StreamUsersResponse } from "@orderly/proto/orderly/user/v1/user_service";
+import {
+  UserServiceClient,
+  type StreamUsersResponse,
+  type UserServiceService,
+} from "@orderly/proto/orderly/user/v1/user_service";
 import { SignJWT } from "jose";
 import { DomainError } from "./domain/errors.js";
 import { createLogger } from "./logging.js";
@@ -19,6 +23,7 @@ import { createOrderlyServer, type OrderlyServer, type OrderlyServerOptions } fr
 import { createTokenVerifier, type AuthConfig } from "./token-verifier.js";
 import type { DeadlineOptions } from "./deadline.js";
 import type { PeerRoles } from "./tls.js";
+import type { ServiceHandlers } from "./service.js";
 
 export { createTestPki, type TestPki, type TestCertificate, type CertificateNames } from "./test-pki.js";
 
@@ -177,3 +182,18 @@ export const testUser = (id: string) => ({
 /** A handler a test does not call: FAILED_PRECONDITION NOT_IN_TEST if it is called. */
 export const notInTest = () =>
   Promise.reject(new DomainError("failed_precondition", "NOT_IN_TEST", "not in this test"));
+
+/** UserService handlers for a test of server streams: `streamUsers`, and notInTest for every other method. */
+export function streamUsersOnly(
+  streamUsers: ServiceHandlers<typeof UserServiceService>["streamUsers"],
+): ServiceHandlers<typeof UserServiceService> {
+  return {
+    streamUsers,
+    getUser: notInTest,
+    createUser: notInTest,
+    batchGetUsers: notInTest,
+    listUsers: notInTest,
+    updateUser: notInTest,
+    deleteUser: notInTest,
+  };
+}

@@ -67,6 +67,38 @@ const ORDER_FIELDS = `
               FROM order_items i WHERE i.order_id = o.id), '[]'::json) AS items`;
 const ORDER_SELECT = `SELECT ${ORDER_FIELDS} FROM orders o`;
 const EVENT_LIST = EVENT_COLUMNS.join(", ");
+/** The item rows of the order in CTE `order`, from three array parameters (skus, quantities, prices) at `first`. */
+function itemRowsFrom(order: string, first: number): string {
+  return `SELECT ${order}.id, t.position - 1, t.sku, t.quantity, t.price
+    FROM ${order}, unnest($${first}::text[], $${first + 1}::integer[], $${first + 2}::bigint[])
+      WITH ORDINALITY AS t(sku, quantity, price, position)`;
+}
+
+/**
+ * The end both writing statements share: bump the head once `ready` holds (it reads the CTEs before, so the bump comes
+ * after every row is written), append the event from parameters at `firstEventParam`, and return the order of CTE
+ * `order` with the items new_items wrote and the event (columns prefixed with EVENT_PREFIX), notifying every feed.
+ */
+function appendEventReturning(order: string, ready: string, firstEventParam: number): string {
+  return `head AS (
+    UPDATE event_log_head SET revision = revision + 1
+    WHERE ${ready}
+    RETURNING revision
+  ),
+  event AS (
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, firstEventParam)} FROM head
+    RETURNING ${EVENT_LIST}
+  )
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
+  FROM ${order} o, event e`;
+}
+
 // CreateOrder as ONE statement, sent without BEGIN/COMMIT: a single statement is atomic, so the claim, the order, its
 // items and its event commit together or not at all (the deferred order_requests -> orders key is checked at that
 // commit). Each step is FROM the previous one, so when the claim returns no row (the request id is taken) nothing else
@@ -87,28 +119,10 @@ const CREATE_ORDER = `
   ),
   new_items AS (
     INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
-    SELECT new_order.id, t.position - 1, t.sku, t.quantity, t.price
-    FROM new_order, unnest($${ORDER_COUNT + 3}::text[], $${ORDER_COUNT + 4}::integer[], $${ORDER_COUNT + 5}::bigint[])
-      WITH ORDINALITY AS t(sku, quantity, price, position)
+    ${itemRowsFrom("new_order", ORDER_COUNT + 3)}
     RETURNING position, sku, quantity, unit_price_minor
   ),
-  head AS (
-    UPDATE event_log_head SET revision = revision + 1
-    WHERE EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0
-    RETURNING revision
-  ),
-  event AS (
-    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
-    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, ORDER_COUNT + 6)} FROM head
-    RETURNING ${EVENT_LIST}
-  )
-  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
-    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
-                              ORDER BY i.position)
-              FROM new_items i), '[]'::json) AS items,
-    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
-    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
-  FROM new_order o, event e`;
+${appendEventReturning("new_order", "EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0", ORDER_COUNT + 6)}`;
 
 /** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
 type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
@@ -136,30 +150,16 @@ const UPDATE_ORDER_STATEMENT = `
   ),
   new_items AS (
     INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
-    SELECT changed.id, t.position - 1, t.sku, t.quantity, t.price
-    FROM changed, unnest($${UPDATE_COUNT + 3}::text[], $${UPDATE_COUNT + 4}::integer[], $${UPDATE_COUNT + 5}::bigint[])
-      WITH ORDINALITY AS t(sku, quantity, price, position)
+    ${itemRowsFrom("changed", UPDATE_COUNT + 3)}
     ON CONFLICT (order_id, position)
       DO UPDATE SET sku = excluded.sku, quantity = excluded.quantity, unit_price_minor = excluded.unit_price_minor
     RETURNING position, sku, quantity, unit_price_minor
   ),
-  head AS (
-    UPDATE event_log_head SET revision = revision + 1
-    WHERE EXISTS (SELECT 1 FROM changed) AND (SELECT count(*) FROM new_items) >= 0 AND (SELECT count(*) FROM dropped) >= 0
-    RETURNING revision
-  ),
-  event AS (
-    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
-    SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, UPDATE_COUNT + 6)} FROM head
-    RETURNING ${EVENT_LIST}
-  )
-  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
-    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
-                              ORDER BY i.position)
-              FROM new_items i), '[]'::json) AS items,
-    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
-    pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified
-  FROM changed o, event e`;
+${appendEventReturning(
+  "changed",
+  "EXISTS (SELECT 1 FROM changed) AND (SELECT count(*) FROM new_items) >= 0 AND (SELECT count(*) FROM dropped) >= 0",
+  UPDATE_COUNT + 6,
+)}`;
 
 /**
  * Opens a PostgreSQL-backed OrderStore, creating and migrating its schema first (safe when replicas start together).
