@@ -44,15 +44,47 @@ async function connect(url: string): Promise<pg.Client> {
 
 let counter = 0;
 
+/** The benchmark process that created `name` (its pid is in the name), or undefined for a name not of that form. */
+export function benchDatabaseOwner(name: string): number | undefined {
+  const match = /^orderly_bench_(\d+)_[0-9a-z]+_\d+$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+  }
+}
+
 /**
- * Creates `orderly_bench_<pid>_<time>_<n>` on the cluster at `clusterUrl`; throws (loudly) when PostgreSQL is not
- * reachable. The caller drops it in a finally.
+ * Drops the databases of benchmark runs whose process is gone (a run killed with SIGKILL never reaches its finally).
+ * A run still going, here or in another checkout, keeps its database: only a dead owner's is dropped.
+ */
+async function dropOrphans(admin: pg.Client): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'orderly\\_bench\\_%'",
+  );
+  for (const { datname } of rows) {
+    const owner = benchDatabaseOwner(datname);
+    if (owner === undefined || isRunning(owner)) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    console.error(`bench: dropped ${datname}, left behind by a run that is gone (pid ${owner})`);
+  }
+}
+
+/**
+ * Creates `orderly_bench_<pid>_<time>_<n>` on the cluster at `clusterUrl`, first dropping those of runs that are
+ * gone; throws (loudly) when PostgreSQL is not reachable. The caller drops it in a finally.
  */
 export async function createBenchDatabase(clusterUrl: string = benchPostgresUrl()): Promise<BenchDatabase> {
   counter += 1;
   const name = `orderly_bench_${process.pid}_${Date.now().toString(36)}_${counter}`;
   const admin = await connect(clusterUrl);
   try {
+    await dropOrphans(admin);
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();

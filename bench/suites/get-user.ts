@@ -18,6 +18,8 @@ import { requireAllOk, startBareUsers, startUsers, type SuiteContext } from "./c
 const PATH = "/orderly.user.v1.UserService/GetUser";
 /** What the whole chain may cost per call above bare grpc-js doing the same SQLite read: server CPU, µs. */
 const CPU_ABOVE_BARE_TARGET_US = 20;
+/** Issue 11 restates the throughput target as that budget's consequence: >= 0.7x bare grpc-js req/s. */
+const RPS_RATIO_TARGET = 0.7;
 /** The seeded user every request asks for. */
 const USER_INDEX = 42;
 
@@ -140,8 +142,8 @@ export async function getUserSuite(ctx: SuiteContext): Promise<SuiteReport> {
         orderly: of("orderly", (m) => m.requestsPerSecond),
         baseline: of("bare", (m) => m.requestsPerSecond),
         ratio,
-        target: ">= 0.85x",
-        met: ratio.median >= 0.85,
+        target: `>= ${RPS_RATIO_TARGET}x`,
+        met: ratio.median >= RPS_RATIO_TARGET,
       },
       {
         benchmark: "1a. GetUser server CPU per call above bare (h2load)",
