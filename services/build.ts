@@ -4,7 +4,7 @@
 // file-reading modules (better-sqlite3, grpc-health-check's proto files) work as installed. The descriptor set the
 // services read is copied beside the bundles.
 import { copyFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 
@@ -28,8 +28,13 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
   mkdirSync(join(dirname(outfile), "gen"), { recursive: true });
   copyFileSync("proto/gen/orderly.binpb", join(dirname(outfile), "gen", "orderly.binpb"));
   await build({
-    entryPoints: [entry],
-    outfile,
+    // Split, so what a service imports only when a setting asks for it (the PostgreSQL store and pg, prom-client, the
+    // OpenTelemetry SDK: dynamic imports) lands in chunks of its own, loaded then, not at start.
+    entryPoints: { [basename(outfile, ".mjs")]: entry },
+    outdir: dirname(outfile),
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
