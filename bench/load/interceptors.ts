@@ -20,17 +20,15 @@ import {
   methodsOf,
   orderlyInterceptors,
   select,
-  ServerMetrics,
   RateLimiter,
   parseRateLimits,
-  samplerOf,
-  Tracing,
-  tracingFromSettings,
   type CallContext,
   type Interceptor,
   type Next,
 } from "@orderly/kit";
+import { ServerMetrics } from "@orderly/kit/metrics";
 import { TEST_AUTH, testToken } from "@orderly/kit/testing";
+import { samplerOf, Tracing, tracingFromSettings } from "@orderly/kit/tracing";
 import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service";
 import { fixtureUser } from "../lib/fixture.js";
 import { finish, loadConfig, runMain } from "./protocol.js";

@@ -7,8 +7,18 @@ import { z } from "zod";
 import { DEV_PAGE_TOKEN_SECRET } from "./paging.js";
 import { ROLE_PERMISSIONS } from "./permissions.js";
 import { parseRateLimits, type RateLimit } from "./rate-limit.js";
-import { SAMPLERS } from "./tracing.js";
 import { DEV_JWT_SECRET } from "./token-verifier.js";
+
+/** OTEL_TRACES_SAMPLER's values (the OpenTelemetry specification's, minus the Jaeger and X-Ray ones). */
+export const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
 
 /** Raw settings as the environment gives them. */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -22,6 +22,7 @@ export {
   type Env,
   type Setting,
 } from "./config.js";
+export { SAMPLERS, type SamplerName } from "./config.js";
 export {
   bindService,
   Encoded,
@@ -42,22 +43,6 @@ export { reachOf } from "./permissions.js";
 export { deadlineInterceptor, DEFAULT_DEADLINES, type DeadlineOptions } from "./deadline.js";
 export { errorInterceptor, toOrderlyError, fromDomainError, codeOf } from "./errors.js";
 export { loggingInterceptor, createLogger, type Logger } from "./logging.js";
-export {
-  ServerMetrics,
-  metricsHttpServer,
-  grpcCodeLabel,
-  HANDLING_SECONDS_BUCKETS,
-  type ServerMetricsOptions,
-} from "./metrics.js";
-export {
-  Tracing,
-  tracingFromSettings,
-  samplerOf,
-  SAMPLERS,
-  type SamplerName,
-  type TracingOptions,
-  type TracingSettings,
-} from "./tracing.js";
 export { RateLimiter, parseRateLimits, type RateLimit, type RateLimiterOptions } from "./rate-limit.js";
 export { requestIdOf, REQUEST_ID_KEY } from "./request-id.js";
 export {

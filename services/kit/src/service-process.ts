@@ -4,9 +4,7 @@ import type { Config } from "./config.js";
 import { connectionOptions } from "./connection.js";
 import { peerRolesOf, serverCredentialsOf } from "./tls.js";
 import { createLogger, flushLog, logDestination, logFormatOf } from "./logging.js";
-import { metricsHttpServer, ServerMetrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
-import { tracingFromSettings } from "./tracing.js";
 import { createOrderlyServer, type OrderlyServer } from "./server.js";
 import { shutdownBudget } from "./shutdown.js";
 import { authConfigOf, createTokenVerifier } from "./token-verifier.js";
@@ -31,9 +29,15 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
   const logger = createLogger(process_.name, { level: config.LOG_LEVEL }, await logDestination(format));
   try {
     const { graceMs, drainMs, closeReserveMs } = shutdownBudget(config);
-    // Observability: metrics on their own HTTP port when METRICS_ADDRESS is set.
-    const metrics = config.METRICS_ADDRESS === undefined ? undefined : new ServerMetrics({ processMetrics: true });
-    const tracing = tracingFromSettings(config, process_.name);
+    // Observability: metrics on their own HTTP port when METRICS_ADDRESS is set; tracing unless OTEL_TRACES_EXPORTER
+    // is none. Each is imported only when it is on: prom-client and the OpenTelemetry SDK are a few MB of resident
+    // memory apiece that a process with them off never uses (the bundle splits them into chunks of their own).
+    const metricsModule = config.METRICS_ADDRESS === undefined ? undefined : await import("./metrics.js");
+    const metrics = metricsModule && new metricsModule.ServerMetrics({ processMetrics: true });
+    const tracing =
+      config.OTEL_TRACES_EXPORTER === "none"
+        ? undefined
+        : (await import("./tracing.js")).tracingFromSettings(config, process_.name);
     const server = createOrderlyServer({
       logger,
       verifier: createTokenVerifier(authConfigOf(config)),
@@ -50,7 +54,9 @@ export async function runServiceProcess(process_: ServiceProcess): Promise<void>
     });
     const close = await process_.register(server, logger);
     const metricsServer =
-      metrics && config.METRICS_ADDRESS ? await metricsHttpServer(metrics.registry, config.METRICS_ADDRESS) : undefined;
+      metricsModule && metrics && config.METRICS_ADDRESS
+        ? await metricsModule.metricsHttpServer(metrics.registry, config.METRICS_ADDRESS)
+        : undefined;
     if (metricsServer) logger.info({ port: metricsServer.port, address: config.METRICS_ADDRESS }, "metrics listening");
     let stopping = false;
     const stop = async (signal: string) => {

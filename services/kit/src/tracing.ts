@@ -31,17 +31,9 @@ import {
 import type { Metadata } from "@grpc/grpc-js";
 import { Code, OrderlyError } from "@orderly/common";
 import type { Interceptor } from "./interceptor.js";
+import type { SamplerName } from "./config.js";
 
-/** OTEL_TRACES_SAMPLER's values (the OpenTelemetry specification's, minus the Jaeger and X-Ray ones). */
-export const SAMPLERS = [
-  "always_on",
-  "always_off",
-  "traceidratio",
-  "parentbased_always_on",
-  "parentbased_always_off",
-  "parentbased_traceidratio",
-] as const;
-export type SamplerName = (typeof SAMPLERS)[number];
+export { SAMPLERS, type SamplerName } from "./config.js";
 
 /** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (a ratio, for the traceidratio ones) name. */
 export function samplerOf(name: SamplerName, ratio: number): Sampler {

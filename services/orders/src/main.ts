@@ -23,8 +23,6 @@ import { WatchStats } from "./domain/watch.js";
 import type { OrderStore } from "./domain/order-store.js";
 import { orderHandlers } from "./grpc/order-handlers.js";
 import { grpcUserDirectory } from "./grpc/user-directory.js";
-import { listenForOrderEvents } from "./store/postgres-order-notifications.js";
-import { openPostgresOrderStore } from "./store/postgres-order-store.js";
 import { openSqliteOrderStore } from "./store/sqlite-order-store.js";
 
 /** The store, the live feed of its event log, and how to stop both (listener first, then feed, then store). */
@@ -45,6 +43,11 @@ async function openStorage(
     };
     return { store, feed, close };
   }
+  // Imported only with a DATABASE_URL: pg is resident memory a SQLite process never uses (the bundle splits it off).
+  const [{ openPostgresOrderStore }, { listenForOrderEvents }] = await Promise.all([
+    import("./store/postgres-order-store.js"),
+    import("./store/postgres-order-notifications.js"),
+  ]);
   const store = await openPostgresOrderStore({
     url,
     schema: config.ORDERS_DB_SCHEMA,

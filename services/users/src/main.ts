@@ -8,12 +8,15 @@ import { UserServiceService } from "@orderly/proto/orderly/user/v1/user_service"
 import type { UserStore } from "./domain/user-store.js";
 import { Users } from "./domain/user-service.js";
 import { userHandlers } from "./grpc/user-handlers.js";
-import { openPostgresUserStore } from "./store/postgres-user-store.js";
 import { openSqliteUserStore } from "./store/sqlite-user-store.js";
 
-function openStore(config: Config<"users">, gauges: Gauges): Promise<UserStore> {
+async function openStore(config: Config<"users">, gauges: Gauges): Promise<UserStore> {
   const url = config.DATABASE_URL;
-  if (url) return openPostgresUserStore({ url, schema: config.USERS_DB_SCHEMA, statementTimeoutMs: 15_000, gauges });
+  if (url) {
+    // Imported only with a DATABASE_URL: pg is resident memory a SQLite process never uses (the bundle splits it off).
+    const { openPostgresUserStore } = await import("./store/postgres-user-store.js");
+    return openPostgresUserStore({ url, schema: config.USERS_DB_SCHEMA, statementTimeoutMs: 15_000, gauges });
+  }
   return openSqliteUserStore({ path: join(config.DATA_DIR, "users.sqlite") });
 }
 
