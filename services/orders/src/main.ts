@@ -59,7 +59,7 @@ async function openStorage(
   // Listen before the feed reads its start position, so nothing committed in between is missed.
   const listener = await listenForOrderEvents({
     url,
-    onNotify: () => feed.notify(),
+    onNotify: (committedRevision) => feed.notify(committedRevision),
     onError: (error) => logger.warn({ err: error }, "LISTEN connection lost; reconnecting"),
   });
   await feed.start();
@@ -110,7 +110,8 @@ await runServiceProcess({
       store: storage.store,
       users: grpcUserDirectory(users),
       currencies: parseCurrencies(config.CURRENCIES.join(",")),
-      onCommitted: () => storage.feed.notify(),
+      // The last event's revision is committed: with nobody watching, the feed moves past it without reading.
+      onCommitted: (events) => storage.feed.notify(events.at(-1)?.revision),
     });
     const stats = new WatchStats();
     stats.report(server.gauges);

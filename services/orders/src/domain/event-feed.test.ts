@@ -134,6 +134,63 @@ describe("EventFeed", () => {
     expect(feed.head()).toBe(2);
   });
 
+  it("with nobody subscribed, moves past a notified committed revision without reading the log", async () => {
+    const log = new FakeLog();
+    const feed = newFeed(log);
+    await feed.start();
+    log.append(3);
+    feed.notify(2);
+    feed.notify(3);
+    feed.notify(1); // late or duplicated: never moves the feed back
+    await feed.idle();
+    expect(log.reads).toBe(0);
+    expect(feed.head()).toBe(3);
+
+    // A subscriber gets exactly what follows, read from the log: a named revision no longer skips a read.
+    const seen: number[] = [];
+    feed.subscribe((e) => seen.push(e.revision));
+    log.append(2);
+    feed.notify(5);
+    await feed.idle();
+    expect(seen).toEqual([4, 5]);
+    expect(log.reads).toBe(1);
+
+    // A wake-up without a revision (the poll, a reconnect) reads even with nobody subscribed.
+    const feed2 = newFeed(log);
+    await feed2.start();
+    log.append(1);
+    feed2.notify();
+    await feed2.idle();
+    expect(feed2.head()).toBe(6);
+    expect(log.reads).toBe(2);
+  });
+
+  it("neither misses nor repeats events for a subscriber that arrives after a skip, while a read is in flight", async () => {
+    const log = new FakeLog();
+    const feed = newFeed(log);
+    await feed.start();
+    const first = feed.subscribe(() => {});
+    const gate = deferred();
+    log.gate = gate.promise;
+    log.append(2);
+    feed.notify(2); // read for the subscriber: its snapshot is [1, 2], held at the gate
+    await vi.waitFor(() => expect(log.reads).toBe(1));
+    first();
+    log.append(3);
+    feed.notify(5); // nobody subscribed now: skip to 5
+    expect(feed.head()).toBe(5);
+    const seen: number[] = [];
+    feed.subscribe((e) => seen.push(e.revision));
+    log.gate = undefined;
+    gate.resolve(); // the stale batch [1, 2] lands: all at or below the head, so nothing is dispatched
+    await feed.idle();
+    expect(feed.head()).toBe(5);
+    log.append(1);
+    feed.notify(6);
+    await feed.idle();
+    expect(seen).toEqual([6]);
+  });
+
   it("polls for events committed without a notify", async () => {
     const log = new FakeLog();
     const feed = newFeed(log, { pollIntervalMs: 10 });

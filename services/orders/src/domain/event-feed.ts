@@ -2,6 +2,13 @@
 // payloads, so the same code serves one process (SQLite; Orders calls notify() after each commit) and several replicas
 // (PostgreSQL; a LISTEN/NOTIFY handler calls notify()). Whatever wakes it, it reads the log from the last revision it
 // dispatched, so a lost or duplicated wake-up costs a read, never an event.
+//
+// Nobody subscribed, nobody to read for. A wake-up may say which revision was committed (the writer's own commit, or a
+// NOTIFY's payload). Revisions commit in order (every store assigns the next one only after the previous one has
+// committed), so that revision and everything before it are committed: with no listener the feed simply moves its
+// position there instead of reading. That is safe for whoever subscribes later, because a subscriber reads the log's
+// head only after subscribing (watch.ts), and that head is at least every revision the feed moved past before. Once
+// someone listens, every wake-up reads again. A wake-up without a revision (the poll, a reconnect) always reads.
 import type { OrderEvent } from "./model.js";
 import type { OrderStore } from "./order-store.js";
 
@@ -72,8 +79,22 @@ export class EventFeed {
     if (this.pending) this.notify();
   }
 
-  /** Something was committed: read the log until caught up. Concurrent calls coalesce into one read loop. */
-  notify(): void {
+  /**
+   * Something was committed: read the log until caught up. Concurrent calls coalesce into one read loop.
+   * `committedRevision`, when given, must be a committed revision; while nobody is subscribed the feed then moves past
+   * it without reading (see the top of this file).
+   */
+  notify(committedRevision?: number): void {
+    if (
+      committedRevision !== undefined &&
+      this.state === "running" &&
+      this.listeners.size === 0 &&
+      Number.isSafeInteger(committedRevision)
+    ) {
+      // A read loop still running (for a listener that has since left) skips what is now at or below lastSeen.
+      if (committedRevision > this.lastSeen) this.lastSeen = committedRevision;
+      return;
+    }
     this.pending = true;
     if (this.state !== "running" || this.reading) return;
     // Assigned before the loop runs, so its `finally` (which clears it) always comes after this assignment.

@@ -234,6 +234,43 @@ describe("watchOrders: replay, sync, live", () => {
     await watch.return();
   });
 
+  it("misses nothing and repeats nothing when the feed moved past unwatched commits without reading them", async () => {
+    let reads = 0;
+    log.beforeRead = () => {
+      reads += 1;
+    };
+    // Committed and announced with their revision, as Orders and a NOTIFY announce them: nobody watches, so no read.
+    const commit = async (count: number) => {
+      log.append(count);
+      feed.notify(log.events.length);
+      await feed.idle();
+    };
+    await commit(3);
+    expect(reads).toBe(0);
+    expect(feed.head()).toBe(3);
+    log.afterHead = async () => {
+      log.afterHead = undefined;
+      await commit(1); // 4: after the watch subscribed, before its head read returns: read and dispatched live
+    };
+    const seen: string[] = [];
+    const watch = open({ sinceRevision: 1 });
+    seen.push(...(await take(watch, 3)));
+    await commit(2);
+    seen.push(...(await take(watch, 3)));
+    expect(seen).toEqual(["e2", "e3", "sync@3", "e4", "e5", "e6"]);
+    await watch.return();
+    expect(feed.subscriberCount).toBe(0);
+
+    const before = reads;
+    await commit(2); // 7, 8: unwatched again
+    expect(reads).toBe(before);
+    const again = open({ sinceRevision: 6 });
+    expect(await take(again, 3)).toEqual(["e7", "e8", "sync@8"]);
+    await commit(1);
+    expect(await take(again, 1)).toEqual(["e9"]);
+    await again.return();
+  });
+
   it("neither loses nor duplicates events committed between replay pages", async () => {
     await publish(6);
     log.beforeRead = async (after) => {

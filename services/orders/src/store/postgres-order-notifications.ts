@@ -11,8 +11,11 @@ import { ORDER_EVENTS_CHANNEL } from "./postgres-order-store.js";
 export interface OrderNotificationOptions {
   /** A postgres:// URL of the database the order store writes to. */
   url: string;
-  /** Called on each notification and after each reconnect; must not throw (wire it to `() => feed.notify()`). */
-  onNotify: () => void;
+  /**
+   * Called on each notification with the revision it announces (committed, with everything before it), and after each
+   * reconnect with none; must not throw (wire it to `(revision) => feed.notify(revision)`).
+   */
+  onNotify: (committedRevision?: number) => void;
   /** Told about a lost connection or a failed reconnect attempt (mapped like store errors); ignored by default. */
   onError?: (error: unknown) => void;
   /** First reconnect delay (default 100 ms); doubles per failed attempt up to maxBackoffMs (default 5000 ms). */
@@ -48,7 +51,7 @@ export async function listenForOrderEvents(options: OrderNotificationOptions): P
     next.on("error", (error) => lost(next, error));
     next.on("end", () => lost(next, new Error("LISTEN connection ended")));
     next.on("notification", (message) => {
-      if (message.channel === ORDER_EVENTS_CHANNEL) options.onNotify();
+      if (message.channel === ORDER_EVENTS_CHANNEL) options.onNotify(revisionOf(message.payload));
     });
     try {
       await next.connect();
@@ -105,4 +108,11 @@ export async function listenForOrderEvents(options: OrderNotificationOptions): P
       await current?.end().catch(() => {});
     },
   };
+}
+
+/** The revision a notification's payload announces; undefined unless it is a positive integer. */
+function revisionOf(payload: string | undefined): number | undefined {
+  if (payload === undefined || !/^[1-9][0-9]{0,15}$/.test(payload)) return undefined;
+  const revision = Number(payload);
+  return Number.isSafeInteger(revision) ? revision : undefined;
 }
