@@ -81,6 +81,7 @@ runMain(async () => {
       peer: "ipv4:127.0.0.1:50000",
       requestId: "bench-request",
       signal: controller.signal,
+      cancellation: controller.signal,
       abort: (reason) => controller.abort(reason),
       deadline: undefined,
       logger,

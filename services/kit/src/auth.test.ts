@@ -47,6 +47,7 @@ function context(authorization: string[] = [], info: MethodInfo = method()): Cal
     peer: "ipv4:127.0.0.1:50000",
     requestId: "req-1",
     signal: controller.signal,
+    cancellation: controller.signal,
     abort: (reason) => controller.abort(reason),
     deadline: undefined,
     logger: pino({ enabled: false }),

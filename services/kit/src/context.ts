@@ -3,6 +3,7 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Access } from "./domain/access.js";
+import type { Cancellation } from "./domain/errors.js";
 
 /** How a method streams. */
 export type MethodKind = "unary" | "server_streaming";
@@ -45,6 +46,11 @@ export interface CallContext {
   readonly requestId: string;
   /** Fires when the caller cancels or the deadline passes; its reason is the error to report. */
   readonly signal: AbortSignal;
+  /**
+   * Whether the call was aborted and why, as the domain and its stores take it (they only check it between units of
+   * work); unlike `signal`, reading it makes no AbortSignal.
+   */
+  readonly cancellation: Cancellation;
   /** Aborts the call's work with the given reason (an OrderlyError). */
   abort(reason: unknown): void;
   /**

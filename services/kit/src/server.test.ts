@@ -23,7 +23,12 @@ import {
 } from "./testing.js";
 
 const aborted: unknown[] = [];
-const lateSignals: { aborted: boolean; reason: unknown }[] = [];
+const lateSignals: {
+  aborted: boolean;
+  reason: unknown;
+  runningAborted: boolean;
+  cancellation: { aborted: boolean; reason: unknown };
+}[] = [];
 let streamed = 0;
 
 async function sleepUntilAborted(signal: AbortSignal, ms: number): Promise<void> {
@@ -56,8 +61,16 @@ beforeAll(async () => {
           if (request.id === "ignores-signal") await new Promise((r) => setTimeout(r, 1_500));
           if (request.id === "late-signal") {
             // Reads its signal only after the deadline passed: it must already be aborted, with the deadline's reason.
+            // Its cancellation (what stores take) says the same, and said not aborted while the call was running.
+            const runningAborted = ctx.cancellation.aborted;
             await new Promise((r) => setTimeout(r, 400));
-            lateSignals.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason as unknown });
+            const cancellation = { aborted: ctx.cancellation.aborted, reason: ctx.cancellation.reason };
+            lateSignals.push({
+              aborted: ctx.signal.aborted,
+              reason: ctx.signal.reason as unknown,
+              runningAborted,
+              cancellation,
+            });
           }
           if (request.id === "whoami")
             return { user: { ...testUser(ctx.caller.subject), etag: ctx.caller.access.ownOnly ? "own" : "all" } };
@@ -200,6 +213,9 @@ describe("deadlines and cancellation", () => {
     const reason = lateSignals[0]?.reason;
     expect(reason).toBeInstanceOf(DomainError);
     expect(["deadline_exceeded", "cancelled"]).toContain((reason as DomainError).kind);
+    expect(lateSignals[0]?.runningAborted).toBe(false);
+    expect(lateSignals[0]?.cancellation.aborted).toBe(true);
+    expect(lateSignals[0]?.cancellation.reason).toBe(reason);
   });
 
   it("aborts the handler's signal when the caller cancels", async () => {

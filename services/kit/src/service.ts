@@ -12,7 +12,7 @@ import {
 import type { Logger } from "pino";
 import { callScopesWanted, OrderlyError, runInCallScope } from "@orderly/common";
 import type { CallContext, Caller, HandlerContext, MethodInfo } from "./context.js";
-import { DomainError } from "./domain/errors.js";
+import { DomainError, type Cancellation } from "./domain/errors.js";
 import { framedBatchWriter, framedWriter, frameOf } from "./framed-writes.js";
 import { compose, type Interceptor, type Next } from "./interceptor.js";
 import { methodsOf } from "./method-policy.js";
@@ -233,8 +233,9 @@ class ServerCallContext implements CallContext {
   deadline: Date | undefined;
   caller: Caller | undefined = undefined;
   private controller: AbortController | undefined = undefined;
-  private aborted = false;
-  private reason: unknown = undefined;
+  /** Read through `cancellation` (this context itself): whether the call was aborted, and why. */
+  aborted = false;
+  reason: unknown = undefined;
   private listeners: ((reason: unknown) => void)[] | undefined = undefined;
   private callLogger: Logger | undefined = undefined;
 
@@ -263,6 +264,10 @@ class ServerCallContext implements CallContext {
       if (this.aborted) this.controller.abort(this.reason);
     }
     return this.controller.signal;
+  }
+
+  get cancellation(): Cancellation {
+    return this;
   }
 
   abort(reason: unknown): void {

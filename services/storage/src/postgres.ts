@@ -2,7 +2,7 @@
 // migrations that several replicas may start at once, transactions that never leak a client, and the one mapping from
 // "the database is gone" to a retryable UNAVAILABLE. Stores are not domain code, so they may use it; no gRPC here.
 import pg from "pg";
-import { DomainError, throwIfAborted, type Gauges } from "@orderly/kit/domain";
+import { DomainError, throwIfAborted, type Cancellation, type Gauges } from "@orderly/kit/domain";
 import { checkMigrationOrder, type Migration } from "./migrations.js";
 
 export type { Migration } from "./migrations.js";
@@ -81,7 +81,7 @@ function splitOptions(url: string): { connectionString: string; urlOptions: stri
 export async function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
-  signal?: AbortSignal,
+  signal?: Cancellation,
 ): Promise<T> {
   throwIfAborted(signal);
   let client: pg.PoolClient;
@@ -131,7 +131,7 @@ export async function pgQuery<R extends pg.QueryResultRow>(
   runner: pg.Pool | pg.PoolClient,
   text: string | PgPreparedStatement,
   values: readonly unknown[] = [],
-  signal?: AbortSignal,
+  signal?: Cancellation,
 ): Promise<R[]> {
   throwIfAborted(signal);
   try {

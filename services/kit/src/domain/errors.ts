@@ -114,7 +114,19 @@ export function ownerMayNot(action: string): DomainError {
   );
 }
 
+/**
+ * What the domain and its stores need to know of a call's cancellation: whether it was aborted, and why. An
+ * AbortSignal is one; so is the kit's call context (ctx.cancellation), which answers without making an AbortSignal (an
+ * AbortSignal costs tens of thousands of instructions to make, and a synchronous SQLite read only ever checks it).
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+}
+
 /** Throws the signal's reason if it has fired; store and domain loops call it between units of work. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new DomainError("cancelled", "CANCELLED", "the call was cancelled");
+export function throwIfAborted(signal: Cancellation | undefined): void {
+  // The reason is whatever the abort was given: the kit always gives an error (DomainError or OrderlyError).
+  if (signal?.aborted)
+    throw (signal.reason ?? new DomainError("cancelled", "CANCELLED", "the call was cancelled")) as Error;
 }

@@ -6,6 +6,7 @@ export {
   etagMismatch,
   ownerMayNot,
   throwIfAborted,
+  type Cancellation,
   type ErrorKind,
   type FieldViolation,
   type PreconditionViolation,

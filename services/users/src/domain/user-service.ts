@@ -10,6 +10,7 @@ import {
   throwIfAborted,
   writeWithRetries,
   type Access,
+  type Cancellation,
   type FieldViolation,
 } from "@orderly/kit/domain";
 import {
@@ -78,7 +79,7 @@ export class Users {
   }
 
   /** Validates and stores a new user; every broken rule is reported at once. */
-  async create(input: NewUser, access: Access, signal?: AbortSignal): Promise<User> {
+  async create(input: NewUser, access: Access, signal?: Cancellation): Promise<User> {
     throwIfAborted(signal);
     // An owner-scoped caller owns only itself, and a user that does not exist yet cannot be it.
     if (access.ownOnly) throw ownerMayNot("create users");
@@ -89,7 +90,7 @@ export class Users {
   }
 
   /** The user, or NOT_FOUND when it is missing or the caller may not see it (indistinguishable on purpose). */
-  async get(id: string, access: Access, signal?: AbortSignal): Promise<User> {
+  async get(id: string, access: Access, signal?: Cancellation): Promise<User> {
     requireId(id);
     if (!mayAccess(access, id)) throw userNotFound(id);
     const user = await this.store.get(id, signal);
@@ -98,7 +99,7 @@ export class Users {
   }
 
   /** Users in the order of `ids` (duplicates repeat); NOT_FOUND names the first id that is missing or hidden. */
-  async batchGet(ids: readonly string[], access: Access, signal?: AbortSignal): Promise<User[]> {
+  async batchGet(ids: readonly string[], access: Access, signal?: Cancellation): Promise<User[]> {
     if (ids.length < 1 || ids.length > MAX_BATCH_GET) {
       throw invalidArgument([{ field: "ids", description: `must hold 1 to ${MAX_BATCH_GET} ids, got ${ids.length}` }]);
     }
@@ -119,7 +120,7 @@ export class Users {
   }
 
   /** One page in id order; an owner-scoped caller sees at most themselves. */
-  async list(query: ListUsersQuery, access: Access, signal?: AbortSignal): Promise<UserPage> {
+  async list(query: ListUsersQuery, access: Access, signal?: Cancellation): Promise<UserPage> {
     if (!Number.isInteger(query.limit) || query.limit < 1) {
       throw invalidArgument([{ field: "page_size", description: `must be a positive integer, got ${query.limit}` }]);
     }
@@ -135,7 +136,7 @@ export class Users {
    * Every matching user in id order, in the batches the store reads lazily; an owner-scoped caller sees at most
    * themselves.
    */
-  stream(filter: UserFilter, access: Access, signal?: AbortSignal): AsyncIterable<readonly User[]> {
+  stream(filter: UserFilter, access: Access, signal?: Cancellation): AsyncIterable<readonly User[]> {
     return this.store.scanBatches(filter, { ownerId: ownerOf(access) }, signal);
   }
 
@@ -144,7 +145,7 @@ export class Users {
    * a lost race is retried on fresh data up to UPDATE_RETRIES (@orderly/kit/domain) times, then ABORTED
    * (CONCURRENT_UPDATE).
    */
-  async update(request: UpdateUserRequest, access: Access, signal?: AbortSignal): Promise<User> {
+  async update(request: UpdateUserRequest, access: Access, signal?: Cancellation): Promise<User> {
     const { id, patch, paths } = request;
     const etag = request.etag || undefined;
     requireId(id);
@@ -167,7 +168,7 @@ export class Users {
   }
 
   /** Deletes the user; NOT_FOUND when missing or hidden, ABORTED (ETAG_MISMATCH) when a given etag is stale. */
-  async delete(id: string, etag: string | undefined, access: Access, signal?: AbortSignal): Promise<void> {
+  async delete(id: string, etag: string | undefined, access: Access, signal?: Cancellation): Promise<void> {
     requireId(id);
     if (!mayAccess(access, id)) throw userNotFound(id);
     const outcome: DeleteOutcome = await this.store.delete(id, etag || undefined, signal);

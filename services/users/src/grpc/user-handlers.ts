@@ -12,16 +12,16 @@ import { filterFromProto, newUserFromProto, patchFromProto, userToProto } from "
 export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandlers<typeof UserServiceService> {
   return {
     async createUser(request, ctx) {
-      const user = await users.create(newUserFromProto(request.user), ctx.caller.access, ctx.signal);
+      const user = await users.create(newUserFromProto(request.user), ctx.caller.access, ctx.cancellation);
       return { user: userToProto(user) };
     },
 
     async getUser(request, ctx) {
-      return { user: userToProto(await users.get(request.id, ctx.caller.access, ctx.signal)) };
+      return { user: userToProto(await users.get(request.id, ctx.caller.access, ctx.cancellation)) };
     },
 
     async batchGetUsers(request, ctx) {
-      const found = await users.batchGet(request.ids, ctx.caller.access, ctx.signal);
+      const found = await users.batchGet(request.ids, ctx.caller.access, ctx.cancellation);
       return { users: found.map(userToProto) };
     },
 
@@ -29,7 +29,8 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
       const limit = pageSizeOf(request.pageSize);
       const filter = filterFromProto(request.filter);
       const afterId = pageTokens.decode(request.pageToken, filter);
-      const page = await users.list({ filter, limit, ...(afterId ? { afterId } : {}) }, ctx.caller.access, ctx.signal);
+      const query = { filter, limit, ...(afterId ? { afterId } : {}) };
+      const page = await users.list(query, ctx.caller.access, ctx.cancellation);
       return {
         users: page.users.map(userToProto),
         nextPageToken: pageTokens.next(page.users.at(-1)?.id, page.hasMore, filter),
@@ -39,7 +40,7 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
     async *streamUsers(request, ctx) {
       // Whole batches of encoded messages: the kit writes each batch in one HTTP/2 write (framed-writes.ts), one async
       // step and one copy per batch rather than per user.
-      for await (const batch of users.stream(filterFromProto(request.filter), ctx.caller.access, ctx.signal)) {
+      for await (const batch of users.stream(filterFromProto(request.filter), ctx.caller.access, ctx.cancellation)) {
         yield encodeStreamUsers(batch);
       }
     },
@@ -54,13 +55,13 @@ export function userHandlers(users: Users, pageTokens: PageTokens): ServiceHandl
           etag: request.etag,
         },
         ctx.caller.access,
-        ctx.signal,
+        ctx.cancellation,
       );
       return { user: userToProto(user) };
     },
 
     async deleteUser(request, ctx) {
-      await users.delete(request.id, request.etag || undefined, ctx.caller.access, ctx.signal);
+      await users.delete(request.id, request.etag || undefined, ctx.caller.access, ctx.cancellation);
       return {};
     },
   };

@@ -13,7 +13,7 @@ import {
   positionalValues,
   type PgPoolOptions,
 } from "@orderly/storage/postgres";
-import { throwIfAborted } from "@orderly/kit/domain";
+import { throwIfAborted, type Cancellation } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
 import {
@@ -78,7 +78,7 @@ class PostgresUserStore implements UserStore {
     private readonly ownsPool: boolean,
   ) {}
 
-  async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
+  async create(user: UserRecord, signal?: Cancellation): Promise<User> {
     const row = userRow({ ...user, createTime: user.now, updateTime: user.now });
     try {
       const [stored] = await pgQuery<StoredUserRow>(this.pool, INSERT, valuesOf(row, USER_COLUMNS), signal);
@@ -88,7 +88,7 @@ class PostgresUserStore implements UserStore {
     }
   }
 
-  async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
+  async get(id: string, signal?: Cancellation): Promise<User | undefined> {
     const [row] = await pgQuery<StoredUserRow>(
       this.pool,
       `SELECT ${USER_SELECT_LIST} FROM users WHERE id = $1`,
@@ -98,7 +98,7 @@ class PostgresUserStore implements UserStore {
     return row && userFromRow(row);
   }
 
-  async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
+  async getMany(ids: readonly string[], signal?: Cancellation): Promise<Map<string, User>> {
     throwIfAborted(signal);
     const found = new Map<string, User>();
     const unique = [...new Set(ids)];
@@ -116,14 +116,14 @@ class PostgresUserStore implements UserStore {
     return found;
   }
 
-  async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
+  async list(query: UserListQuery, signal?: Cancellation): Promise<User[]> {
     return (await this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit, signal)).map(userFromRow);
   }
 
   async *scanBatches(
     filter: UserFilter,
     options: UserScanOptions = {},
-    signal?: AbortSignal,
+    signal?: Cancellation,
   ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -142,7 +142,7 @@ class PostgresUserStore implements UserStore {
     }
   }
 
-  async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
+  async update(user: User, expectedEtag: string, signal?: Cancellation): Promise<User | undefined> {
     const row = userRow(user);
     try {
       const values = [row.id, expectedEtag, ...valuesOf(row, USER_UPDATE_COLUMNS)];
@@ -153,7 +153,7 @@ class PostgresUserStore implements UserStore {
     }
   }
 
-  async delete(id: string, expectedEtag: string | undefined, signal?: AbortSignal): Promise<DeleteOutcome> {
+  async delete(id: string, expectedEtag: string | undefined, signal?: Cancellation): Promise<DeleteOutcome> {
     // One statement, so the etag check and the delete cannot be split by another writer.
     const [row] = await pgQuery<{ deleted: boolean; found: boolean }>(
       this.pool,
@@ -177,7 +177,7 @@ class PostgresUserStore implements UserStore {
     afterId: string,
     ownerId: string | undefined,
     limit: number,
-    signal: AbortSignal | undefined,
+    signal: Cancellation | undefined,
   ): Promise<StoredUserRow[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     // Lower-cased here as well as in SQL, so matching folds case exactly as the stored (JS-lower-cased) emails were.

@@ -10,7 +10,7 @@ import {
   sqliteValues,
   type SqliteValues,
 } from "@orderly/storage/sqlite";
-import { throwIfAborted } from "@orderly/kit/domain";
+import { throwIfAborted, type Cancellation } from "@orderly/kit/domain";
 import type { User, UserFilter } from "../domain/model.js";
 import { emailAlreadyExists } from "../domain/user-errors.js";
 import {
@@ -112,7 +112,7 @@ class SqliteUserStore implements UserStore {
     });
   }
 
-  async create(user: UserRecord, signal?: AbortSignal): Promise<User> {
+  async create(user: UserRecord, signal?: Cancellation): Promise<User> {
     throwIfAborted(signal);
     const row = sqliteValues(userRow({ ...user, createTime: user.now, updateTime: user.now }));
     try {
@@ -122,13 +122,13 @@ class SqliteUserStore implements UserStore {
     }
   }
 
-  async get(id: string, signal?: AbortSignal): Promise<User | undefined> {
+  async get(id: string, signal?: Cancellation): Promise<User | undefined> {
     throwIfAborted(signal);
     const row = this.getStmt.get(id);
     return row && userFromRow(row);
   }
 
-  async getMany(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, User>> {
+  async getMany(ids: readonly string[], signal?: Cancellation): Promise<Map<string, User>> {
     throwIfAborted(signal);
     const found = new Map<string, User>();
     const unique = [...new Set(ids)];
@@ -141,7 +141,7 @@ class SqliteUserStore implements UserStore {
     return found;
   }
 
-  async list(query: UserListQuery, signal?: AbortSignal): Promise<User[]> {
+  async list(query: UserListQuery, signal?: Cancellation): Promise<User[]> {
     throwIfAborted(signal);
     return this.page(query.filter, query.afterId ?? "", query.ownerId, query.limit).map(userFromRow);
   }
@@ -149,7 +149,7 @@ class SqliteUserStore implements UserStore {
   async *scanBatches(
     filter: UserFilter,
     options: UserScanOptions = {},
-    signal?: AbortSignal,
+    signal?: Cancellation,
   ): AsyncGenerator<readonly User[]> {
     const batchSize = options.batchSize ?? DEFAULT_SCAN_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -171,7 +171,7 @@ class SqliteUserStore implements UserStore {
     }
   }
 
-  async update(user: User, expectedEtag: string, signal?: AbortSignal): Promise<User | undefined> {
+  async update(user: User, expectedEtag: string, signal?: Cancellation): Promise<User | undefined> {
     throwIfAborted(signal);
     const row = sqliteValues(userRow(user));
     try {
@@ -182,7 +182,7 @@ class SqliteUserStore implements UserStore {
     }
   }
 
-  async delete(id: string, expectedEtag: string | undefined, signal?: AbortSignal): Promise<DeleteOutcome> {
+  async delete(id: string, expectedEtag: string | undefined, signal?: Cancellation): Promise<DeleteOutcome> {
     throwIfAborted(signal);
     return this.deleteChecked.immediate(id, expectedEtag);
   }
