@@ -1,5 +1,6 @@
-// gRPC over plain HTTP/2, for the load generator that is not a gRPC library (h2load): a length-prefixed request body
-// and a check of one real answer, because h2load counts any HTTP 200 as a success even when grpc-status is not 0.
+// gRPC over plain HTTP/2, for load generators that are not a gRPC library: a length-prefixed request body, a check of
+// one real answer (h2load counts any HTTP 200 as a success even when grpc-status is not 0), and the messages of a
+// response stream cut out of its DATA chunks (the WatchOrders client, bench/load/watch-orders.ts).
 import { connect } from "node:http2";
 
 /** A gRPC message frame: 0x00 (not compressed), a 4-byte big-endian length, the protobuf bytes. */
@@ -8,6 +9,36 @@ export function grpcFrame(message: Uint8Array): Buffer {
   frame.writeUInt32BE(message.length, 1);
   frame.set(message, 5);
   return frame;
+}
+
+/**
+ * Cuts a response body into gRPC messages as its chunks arrive: `onMessage` gets each message's protobuf bytes (a
+ * view into the chunk when the message lies within one, a copy when it spans several). Throws on a compressed message:
+ * nothing here asks for compression, so one means the peer is not the server the bench thinks it is.
+ */
+export class GrpcMessageReader {
+  private pending: Buffer | undefined = undefined;
+
+  constructor(private readonly onMessage: (message: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let at = 0;
+    while (data.length - at >= 5) {
+      if (data[at] !== 0) throw new Error(`a compressed gRPC message (flag ${data[at]}): none was asked for`);
+      const end = at + 5 + data.readUInt32BE(at + 1);
+      if (end > data.length) break;
+      this.onMessage(data.subarray(at + 5, end));
+      at = end;
+    }
+    if (at < data.length) this.pending = Buffer.from(data.subarray(at));
+  }
+
+  /** Bytes of an incomplete message held back; a stream that ends with some was cut short. */
+  get buffered(): number {
+    return this.pending?.length ?? 0;
+  }
 }
 
 /** One unary answer, as seen on the wire. */

@@ -47,6 +47,13 @@ export interface ClientOptions {
   observer?: ClientObserver;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * Whether calls inherit the deadline and cancellation of the server call they are made in (its call scope; default
+   * true). false: they take only what each call passes (deadline, signal), and the client does not ask the server kit
+   * to enter call scopes, so a service whose every client says false runs without Node's async hooks (which, once on,
+   * cost every socket write of the process). For a service that passes deadline and signal itself, as Orders does.
+   */
+  inheritCallScope?: boolean;
 }
 
 /** TLS for a client (PEM text or bytes). */
@@ -108,14 +115,16 @@ export class Transport<C extends Client> {
   private readonly defaultDeadlineMs: number;
   private readonly methodSafety: ReadonlyMap<string, boolean>;
   private readonly shared: Resilience;
+  private readonly inheritsCallScope: boolean;
 
   constructor(
     ClientClass: new (target: string, credentials: ChannelCredentials, options?: ChannelOptions) => C,
     private readonly serviceName: string,
     private readonly options: ClientOptions,
   ) {
+    this.inheritsCallScope = options.inheritCallScope ?? true;
     // From now on the server kit runs calls in a scope this client's calls can inherit from.
-    wantCallScopes();
+    if (this.inheritsCallScope) wantCallScopes();
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
     this.methodSafety = methodSafetyOf(serviceName);
     effectivePolicy(options.retry ?? {}, undefined); // refuses a nonsensical policy now rather than on a call
@@ -209,7 +218,7 @@ export class Transport<C extends Client> {
   private plan(method: string, call: CallOptions, unary: boolean): CallPlan {
     const safe = this.methodSafety.get(method);
     if (safe === undefined) throw new Error(`${this.serviceName} has no method ${method}`);
-    const scope = currentCallScope();
+    const scope = this.inheritsCallScope ? currentCallScope() : undefined;
     const now = Date.now();
     const own = earliestDeadline(
       call.deadline,

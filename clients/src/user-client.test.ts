@@ -91,6 +91,23 @@ describe("per-call metadata and deadlines", () => {
     expect(calls[0]!.deadline).toBeLessThanOrEqual(deadline.getTime() + 50);
     users.close();
   });
+
+  it("with inheritCallScope false, takes only the call's own deadline and signal", async () => {
+    const { address, calls } = await serve("s", {});
+    const users = createUserClient({ address, defaultDeadlineMs: 30_000, inheritCallScope: false });
+    const incoming = new AbortController();
+    incoming.abort();
+    const t0 = Date.now();
+    const user = await runInCallScope({ deadline: new Date(t0 + 1_000), signal: incoming.signal }, () =>
+      users.get("a"),
+    );
+    expect(user.id).toBe("s"); // answered, not cancelled by the scope's aborted signal
+    expect(calls[0]!.deadline - t0).toBeGreaterThan(20_000);
+    const own = new Date(Date.now() + 2_000);
+    await runInCallScope({ deadline: new Date(Date.now() + 60_000) }, () => users.get("b", { deadline: own }));
+    expect(calls[1]!.deadline).toBeLessThanOrEqual(own.getTime() + 50);
+    users.close();
+  });
 });
 
 describe("a call stopped by its own signal fails with OrderlyError", () => {

@@ -105,6 +105,9 @@ await runServiceProcess({
       // file, OrderService's identity is its client certificate (USERS_TLS_CERT_FILE; UserService's TLS_PEER_ROLES).
       ...(config.SERVICE_TOKEN_FILE ? { tokenProvider: tokenFromFile(config.SERVICE_TOKEN_FILE) } : {}),
       ...usersTls(config, logger),
+      // CreateOrder passes its deadline and signal to the check itself (grpcUserDirectory): no call scopes, so this
+      // process runs without async hooks, which would otherwise cost every write of every WatchOrders delivery.
+      inheritCallScope: false,
     });
     const orders = new Orders({
       store: storage.store,

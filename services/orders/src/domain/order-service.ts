@@ -149,7 +149,7 @@ export class Orders {
    * Creates a PENDING order, idempotently by request id: a retry with the same content returns the first order, a
    * reuse with other content is ALREADY_EXISTS (REQUEST_ID_REUSED). The user must exist (asked of UserDirectory).
    */
-  async create(request: CreateOrderRequest, access: Access, signal?: AbortSignal): Promise<Order> {
+  async create(request: CreateOrderRequest, access: Access, signal?: AbortSignal, deadline?: Date): Promise<Order> {
     throwIfAborted(signal);
     const { order: input } = request;
     const violations = [...validateRequestId(request.requestId), ...validateNewOrder(input, this.currencies)];
@@ -165,7 +165,7 @@ export class Orders {
       if (earlier.requestHash !== requestHash) throw requestIdReused(requestId, earlier.order.id);
       return earlier.order;
     }
-    if (!(await this.users.exists(input.userId, signal))) throw userNotFound(input.userId);
+    if (!(await this.users.exists(input.userId, signal, deadline))) throw userNotFound(input.userId);
 
     const now = this.clock();
     const order: Order = {

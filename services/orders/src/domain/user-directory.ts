@@ -4,6 +4,9 @@
 
 /** Answers whether a user exists. */
 export interface UserDirectory {
-  /** True when the user exists; rejects (rather than answering false) when it cannot find out. */
-  exists(userId: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * True when the user exists; rejects (rather than answering false) when it cannot find out. `signal` and `deadline`
+   * are the asking call's: the check stops with the first, and asks UserService for no more time than the second.
+   */
+  exists(userId: string, signal?: AbortSignal, deadline?: Date): Promise<boolean>;
 }

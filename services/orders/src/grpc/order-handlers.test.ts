@@ -29,6 +29,8 @@ let userStore: UserStore;
 let orderStore: OrderStore;
 let feed: EventFeed;
 let serviceUsers: UserClient;
+/** The deadline each GetUser reaching UserService had. */
+const userCheckDeadlines: (Date | undefined)[] = [];
 let admin: OrderClient;
 let support: OrderClient;
 let alice: { id: string; orders: OrderClient };
@@ -50,15 +52,24 @@ const newOrder = (userId: string, quantity = 1): NewOrderInput => ({
 
 beforeAll(async () => {
   userStore = await openSqliteUserStore({ path: ":memory:" });
+  const users = userHandlers(new Users({ store: userStore }), createPageTokens("t"));
   userServer = await startTestServer((s) =>
-    s.addService(UserServiceService, userHandlers(new Users({ store: userStore }), createPageTokens("t"))),
+    s.addService(UserServiceService, {
+      ...users,
+      getUser(request, ctx) {
+        userCheckDeadlines.push(ctx.deadline);
+        return users.getUser(request, ctx);
+      },
+    }),
   );
   orderStore = await openSqliteOrderStore({ path: ":memory:" });
   feed = new EventFeed({ store: orderStore });
   await feed.start();
+  // As main.ts wires it: CreateOrder passes its deadline and signal on itself, no call scope.
   serviceUsers = createUserClient({
     address: userServer.address,
     tokenProvider: () => testToken("svc-orders", ["service"]),
+    inheritCallScope: false,
   });
   const orders = new Orders({
     store: orderStore,
@@ -104,6 +115,17 @@ describe("CreateOrder", () => {
     expect(order.id).toMatch(/^ord_/);
     expect(order.totalMinor).toBe(5998n);
     expect(order.state).toBe(OrderState.ORDER_STATE_PENDING);
+  });
+
+  it("gives the user check CreateOrder's own deadline, not the client's 10 s default", async () => {
+    userCheckDeadlines.length = 0;
+    const deadline = new Date(Date.now() + 3_000);
+    await alice.orders.create(newOrder(alice.id), { deadline });
+    expect(userCheckDeadlines).toHaveLength(1);
+    // grpc-timeout travels as a duration: the server's deadline is its arrival plus what was left, never later by more
+    // than the hop's time.
+    expect(userCheckDeadlines[0]!.getTime()).toBeLessThanOrEqual(deadline.getTime() + 100);
+    expect(userCheckDeadlines[0]!.getTime()).toBeGreaterThan(deadline.getTime() - 1_000);
   });
 
   it("answers 50 concurrent identical requests with one order, 50 times the same answer", async () => {

@@ -63,6 +63,7 @@ export function orderHandlers(
         { requestId: request.requestId, order: newOrderFromProto(request.order) },
         ctx.caller.access,
         ctx.signal,
+        ctx.deadline,
       );
       return { order: orderToProto(order) };
     },

@@ -2,7 +2,7 @@
 // a missing id in a batch falls back to single lookups, one caller's cancellation does not fail the others, and
 // transport failures become the right domain errors.
 import { describe, expect, it } from "vitest";
-import { Code, OrderlyError, runInCallScope, type UserClient } from "@orderly/clients";
+import { Code, OrderlyError, type UserClient } from "@orderly/clients";
 import { DomainError } from "@orderly/kit/domain";
 import { grpcUserDirectory } from "./user-directory.js";
 
@@ -66,8 +66,8 @@ describe("grpcUserDirectory", () => {
     const controller = new AbortController();
     const early = new Date(Date.now() + 1_000);
     const late = new Date(Date.now() + 5_000);
-    const cancelled = runInCallScope({ deadline: early }, () => directory.exists("usr_a", controller.signal));
-    const other = runInCallScope({ deadline: late }, () => directory.exists("usr_a"));
+    const cancelled = directory.exists("usr_a", controller.signal, early);
+    const other = directory.exists("usr_a", undefined, late);
     controller.abort(new DomainError("cancelled", "CANCELLED", "gone"));
     await expect(cancelled).rejects.toMatchObject({ reason: "CANCELLED" });
     expect(await other).toBe(true);

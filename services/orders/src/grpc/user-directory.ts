@@ -7,7 +7,7 @@
 //
 // UserService down or slow becomes UNAVAILABLE (with RetryInfo) or DEADLINE_EXCEEDED for our caller; anything else it
 // answers is our own misconfiguration (e.g. a rejected service token), so it is logged as INTERNAL, not relayed.
-import { Code, currentCallScope, OrderlyError, outsideCallScope, type UserClient } from "@orderly/clients";
+import { Code, OrderlyError, outsideCallScope, type UserClient } from "@orderly/clients";
 import { DomainError } from "@orderly/kit/domain";
 import type { UserDirectory } from "../domain/user-directory.js";
 
@@ -72,7 +72,7 @@ export function grpcUserDirectory(users: UserClient): UserDirectory {
   }
 
   return {
-    exists(userId, signal) {
+    exists(userId, signal, deadline) {
       return new Promise<boolean>((resolve, reject) => {
         if (signal?.aborted) {
           reject(signal.reason);
@@ -82,7 +82,7 @@ export function grpcUserDirectory(users: UserClient): UserDirectory {
         const waiters = pending.get(userId) ?? [];
         if (pending.size === 0) setImmediate(flush);
         pending.set(userId, waiters);
-        waiters.push({ resolve, reject, deadline: currentCallScope()?.deadline });
+        waiters.push({ resolve, reject, deadline });
       });
     },
   };
