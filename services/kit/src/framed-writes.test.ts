@@ -17,7 +17,7 @@ import {
   UserServiceService,
   type StreamUsersRequest,
 } from "@orderly/proto/orderly/user/v1/user_service";
-import { callInternalsOf, framed, framedBatchWriter, framedWriter } from "./framed-writes.js";
+import { callInternalsOf, directWrites, framed, framedBatchWriter, framedWriter } from "./framed-writes.js";
 import { Encoded, withPreEncoding } from "./service.js";
 import { startTestServer, streamUsersOnly, testToken, testUser, type TestServer } from "./testing.js";
 
@@ -231,7 +231,12 @@ describe("Encoded batches through the kit", () => {
   afterAll(() => server.close());
 
   it("sends every message of every batch, in order, beside single messages", async () => {
+    const directBefore = directWrites.messages;
     const { ids, error } = await readAll(server.address, "", { token });
+    // Through the whole kit chain the batches went out as single HTTP/2 writes. The single message goes through
+    // grpc-js, and so may the batch after it (while grpc-js still holds that message); then the batches return to
+    // the framed path (they would not, were the kit not to wait for grpc-js to write its last one).
+    expect(directWrites.messages - directBefore).toBeGreaterThanOrEqual(20_000 - 500);
     expect(error).toBeUndefined();
     const expected = Array.from({ length: 20_000 }, (_, i) => `usr_${i}`);
     expected.splice(1_500, 0, "usr_single");

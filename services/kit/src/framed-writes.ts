@@ -12,6 +12,13 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 /** The 5-byte prefix of every gRPC message: a compressed flag (0) and the length (big-endian uint32). */
 const FRAME_HEADER_BYTES = 5;
 
+/**
+ * What this process has written past grpc-js's per-message path: HTTP/2 writes and the messages in them. Tests read
+ * it through the whole kit, so a grpc-js upgrade or a new interceptor that makes these paths decline fails a test
+ * instead of silently costing the throughput they exist for.
+ */
+export const directWrites = { writes: 0, messages: 0 };
+
 /** The parts of grpc-js's BaseServerInterceptingCall this path reads (1.14.x). */
 interface CallInternals {
   stream: StreamInternals;
@@ -70,6 +77,8 @@ export function framedBatchWriter(
       }
       if (tracker) for (let i = 0; i < count; i++) tracker.addMessageSent();
     });
+    directWrites.writes++;
+    directWrites.messages += count;
     if (!more) await drained(stream, signal);
     return true;
   };
@@ -106,6 +115,8 @@ export function framedWriter(call: ServerWritableStream<unknown, unknown>): Fram
       if (stream.destroyed || stream.closed || stream.writableEnded) return undefined;
       const max = internals.maxSendMessageSize;
       if (max !== -1 && frame.length - FRAME_HEADER_BYTES > max) return undefined;
+      directWrites.writes++;
+      directWrites.messages++;
       // A failed write destroys the stream; grpc-js then sees it close and cancels the call, which ends the producer.
       return stream.write(frame, counted);
     },

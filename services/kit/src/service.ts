@@ -168,8 +168,8 @@ function streamingCall(info: MethodInfo, handler: StreamHandler, options: CallOp
           continue;
         }
         // A batch of Encoded messages goes out in one HTTP/2 write when it can (framed-writes.ts), else one by one.
-        if (!(await writeFramed?.(item, ctx.signal)))
-          for (const message of item) if (!call.write(message)) await drained(call, ctx.signal);
+        const framedTaken = await writeFramed?.(item, ctx.signal);
+        if (!framedTaken) await writeEach(call, item, ctx.signal, writeFramed !== undefined);
         sent?.(item.length);
       }
     };
@@ -343,6 +343,42 @@ function sinkOf(call: ServerWritableStream<unknown, unknown>, ctx: CallContext):
             ? direct.drained(signal)
             : Promise.resolve(),
   };
+}
+
+/**
+ * Writes a batch through grpc-js, message by message. With `thenFlushed` (the framed path exists for this call) it
+ * also waits until grpc-js has written the last one: the framed path declines while grpc-js holds messages, so without
+ * the wait a batch that fell back (after a single message, say) would leave grpc-js holding some at every later batch,
+ * and the stream would never return to the framed path.
+ */
+async function writeEach(
+  call: ServerWritableStream<unknown, unknown>,
+  messages: readonly unknown[],
+  signal: AbortSignal,
+  thenFlushed: boolean,
+): Promise<void> {
+  const last = messages.length - 1;
+  for (let i = 0; i < last; i++) if (!call.write(messages[i])) await drained(call, signal);
+  if (last < 0) return;
+  if (!thenFlushed) {
+    if (!call.write(messages[last])) await drained(call, signal);
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    // Called once grpc-js has handed the message to HTTP/2 (in order, so its queue for this call is then empty).
+    call.write(messages[last], () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
 }
 
 function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {

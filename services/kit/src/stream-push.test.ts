@@ -10,6 +10,7 @@ import {
   UserServiceService,
 } from "@orderly/proto/orderly/user/v1/user_service";
 import { DomainError } from "./domain/errors.js";
+import { directWrites } from "./framed-writes.js";
 import { Encoded, type StreamSink } from "./service.js";
 import { startTestServer, streamUsersOnly, testToken, testUser, type TestServer } from "./testing.js";
 
@@ -106,6 +107,7 @@ describe("a pushed server stream", () => {
   it("stops a producer that waits on whenWritable while the client does not read, and resumes it when it does", async () => {
     seen.sent = 0;
     seen.pushedBack = 0;
+    const directBefore = directWrites.messages;
     const call = open("flood");
     await new Promise<void>((resolve) => call.once("data", () => resolve()));
     call.pause();
@@ -122,6 +124,9 @@ describe("a pushed server stream", () => {
     expect(end.code).toBe(Code.OK);
     expect(ids).toHaveLength(FLOOD - 1); // all but the first, read above
     expect(seen.sent).toBe(FLOOD);
+    // Through the whole kit chain every pre-encoded message went straight to the HTTP/2 stream (framedWriter): the
+    // kit sends the headers before the producer starts, and nothing else went through grpc-js.
+    expect(directWrites.messages - directBefore).toBe(FLOOD);
   });
 
   it("rejects whenWritable once the client cancels, and sends nothing after", async () => {
