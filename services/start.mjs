@@ -12,6 +12,7 @@ import { execFile, spawn } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { SERVICE_NODE_FLAGS } from "./node-flags.mjs";
 import { parseArgs } from "node:util";
 
 const ALL = ["users", "orders"];
@@ -30,7 +31,7 @@ for (const name of names) {
 function commandOf(bundle, source, args = []) {
   return values.dev
     ? [process.execPath, ["--import", "tsx", source, ...args]]
-    : [process.execPath, ["--enable-source-maps", join(values.dist, bundle), ...args]];
+    : [process.execPath, [...SERVICE_NODE_FLAGS, "--enable-source-maps", join(values.dist, bundle), ...args]];
 }
 
 function fail(message) {

@@ -53,6 +53,8 @@ function command(
 export interface StartOptions {
   /** A command the node process runs under (e.g. valgrind and its flags); it must exec node in the same process. */
   wrapper?: readonly string[];
+  /** Node flags before the entry (an Orderly service bundle gets SERVICE_NODE_FLAGS, as npm start passes them). */
+  nodeFlags?: readonly string[];
   /** How long it may take to log "listening" (default 30 s). */
   listenTimeoutMs?: number;
 }
@@ -88,7 +90,7 @@ export async function startServer(
   const [cmd, args] = command(
     PINNING?.server,
     entry,
-    profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [],
+    [...(options.nodeFlags ?? []), ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])],
     options.wrapper,
   );
   let child: ChildProcess;

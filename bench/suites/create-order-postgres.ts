@@ -21,6 +21,7 @@ import { runLoad, startServer, type RunningServer } from "../lib/processes.js";
 import { detail, type SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
 import { requireAllOk, startUsers, type SuiteContext } from "./context.js";
+import { SERVICE_NODE_FLAGS } from "../../services/node-flags.mjs";
 
 const REPLICAS = 2;
 
@@ -60,6 +61,7 @@ function startOrdersOnPostgres(
       USERS_TARGET: users.address,
     },
     join(ctx.logDir, `createorderpg-${name}.log`),
+    { nodeFlags: SERVICE_NODE_FLAGS },
   );
 }
 
