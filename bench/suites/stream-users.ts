@@ -9,7 +9,7 @@ import { detail, fmt, type SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
 import { startBareUsers, startUsers, type SuiteContext } from "./context.js";
 
-/** The most Orderly may hold while streaming every user (issue 11; its idle RSS alone is about 94 MB). */
+/** The most Orderly may hold while streaming every user (issue 11). */
 export const STREAM_RSS_LIMIT_MB = 100;
 
 /** The least Orderly's StreamUsers may reach of the bare stream's messages per second (issue 11). */
