@@ -64,8 +64,8 @@ runMain(async () => {
   });
 
   const latencies: number[] = [];
-  /** The order of each revision, as the first stream to receive it saw it. */
-  const orderOfRevision = new Map<bigint, string>();
+  /** The order of each revision, as the first stream to receive it saw it (an array: revisions are small integers). */
+  const orderOfRevision: string[] = [];
   let synced = 0;
   let cancelling = false;
   // Set by stream callbacks while this function awaits; typed so the checks after each await are not narrowed away.
@@ -101,8 +101,8 @@ runMain(async () => {
         latencies.push(Date.now() - event.time!.getTime());
         if (event.revision <= lastRevision) fail(`stream ${i}: revision ${event.revision} after ${lastRevision}`);
         lastRevision = event.revision;
-        const orderId = orderOfRevision.get(event.revision);
-        if (orderId === undefined) orderOfRevision.set(event.revision, event.orderId);
+        const orderId = orderOfRevision[Number(event.revision)];
+        if (orderId === undefined) orderOfRevision[Number(event.revision)] = event.orderId;
         else if (orderId !== event.orderId)
           fail(`stream ${i}: revision ${event.revision} is of ${event.orderId}, another stream saw ${orderId}`);
       } else if (kind?.$case === "sync" && !sawSync) {
@@ -198,7 +198,7 @@ runMain(async () => {
   for (const session of sessions) session.close();
   writer.close();
 
-  const seen = new Set(orderOfRevision.values());
+  const seen = new Set(orderOfRevision);
   const unseen = [...changed].filter((id) => !seen.has(id));
   if (unseen.length > 0) throw new Error(`no event of ${unseen.length} changed orders arrived, e.g. ${unseen[0]}`);
   if (latencies.length !== expectedDeliveries)

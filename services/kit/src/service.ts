@@ -326,9 +326,17 @@ function sinkOf(call: ServerWritableStream<unknown, unknown>, ctx: CallContext):
   const sent = ctx.onMessagesSent;
   const signal = ctx.signal;
   const direct = framedWriter(call);
+  // A plain flag for send(), which a fan-out calls once per stream per event: reading signal.aborted costs a brand
+  // check each time. The kit's contexts call onAbort listeners before they abort the signal.
+  let ended = signal.aborted;
+  const end = () => {
+    ended = true;
+  };
+  if (ctx.onAbort) ctx.onAbort(end);
+  else signal.addEventListener("abort", end, { once: true });
   return {
     send(message) {
-      if (signal.aborted) return false;
+      if (ended) return false;
       const more =
         (direct && message instanceof Encoded ? direct.write(message.frame) : undefined) ?? call.write(message);
       sent?.(1);

@@ -16,16 +16,20 @@ import {
 } from "./order-mapping.js";
 
 // A live event reaches every watcher as the same object (the feed reads it once), so it is mapped and encoded once for
-// all of them rather than once per stream.
+// all of them rather than once per stream. The feed dispatches one event to every watcher before the next, so the
+// last one encoded is checked first, before the map.
 const encodedEvents = new WeakMap<OrderEvent, Encoded<WatchOrdersResponse>>();
+let last: { event: OrderEvent; encoded: Encoded<WatchOrdersResponse> } | undefined;
 
 function encodedEvent(event: OrderEvent): Encoded<WatchOrdersResponse> {
+  if (last?.event === event) return last.encoded;
   let encoded = encodedEvents.get(event);
   if (!encoded) {
     const bytes = WatchOrdersResponse.encode({ kind: { $case: "event", value: eventToProto(event) } }).finish();
     encoded = new Encoded(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     encodedEvents.set(event, encoded);
   }
+  last = { event, encoded };
   return encoded;
 }
 
