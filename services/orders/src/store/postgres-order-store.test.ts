@@ -450,9 +450,16 @@ describePostgres("postgres order store", () => {
           );
           expect(error, name).toEqual(unavailable());
         }
+        // Concurrent creates (the first alone, the others in one statement behind it): each fails as unavailable.
+        const burst = () => ["3", "4", "5"].map((n) => store.create(recordOf(`ord_${n}`, `req-${n}`)));
+        for (const result of await Promise.allSettled(burst())) {
+          expect(result.status === "rejected" && result.reason).toEqual(unavailable());
+        }
         await proxy.up();
         expect(await store.get("ord_1")).toEqual(order);
         expect((await store.update(next.order, order!.etag, next.event))?.event.revision).toBe(2);
+        const recovered = await Promise.all(burst());
+        expect(recovered.map((outcome) => outcome.kind === "created" && outcome.event.revision)).toEqual([3, 4, 5]);
       } finally {
         await store.close();
         await proxy.close();
