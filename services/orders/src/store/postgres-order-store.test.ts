@@ -130,6 +130,36 @@ describePostgres("postgres order store", () => {
       }
     });
 
+    it("looks up concurrent request ids in shared statements, failing only one PostgreSQL refuses", async () => {
+      const { store, statements, end } = await countedStore("orders_batch_find");
+      try {
+        const records = Array.from({ length: 4 }, (_, i) => withItems(`ord_${i}`, `req-${i}`, i));
+        for (const record of records) await store.create(record);
+        const before = statements();
+        const ids = ["req-0", "req-1", "req-missing", "req-2", "req-3", "req-1"];
+        const found = await Promise.all(ids.map((id) => store.findByRequestId(id)));
+        expect(statements() - before).toBe(2); // the first alone, the other five together
+        expect(found.map((f) => f?.order.id)).toEqual(["ord_0", "ord_1", undefined, "ord_2", "ord_3", "ord_1"]);
+        expect(found[3]).toEqual({ order: records[2]!.order, requestHash: "h" });
+
+        const settled = await Promise.allSettled(
+          ["req-0", "req-1", "nul\u0000", "req-3"].map((id) => store.findByRequestId(id)),
+        );
+        expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+        expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ kind: "invalid_argument" });
+        expect((settled[3] as PromiseFulfilledResult<unknown>).value).toMatchObject({ order: { id: "ord_3" } });
+
+        const controller = new AbortController();
+        const first = store.findByRequestId("req-0");
+        const cancelled = store.findByRequestId("req-1", controller.signal);
+        controller.abort(new Error("caller went away"));
+        await expect(cancelled).rejects.toThrow("caller went away");
+        expect((await first)?.order.id).toBe("ord_0");
+      } finally {
+        await end();
+      }
+    });
+
     it("fails only the create PostgreSQL refuses; its batch-mates are stored", async () => {
       const { store, end } = await countedStore("orders_batch_bad");
       try {

@@ -253,6 +253,23 @@ interface PendingCreate {
   reject: (error: unknown) => void;
 }
 
+/** The orders several request ids created, with each request's hash and id: findByRequestId's batched statement. */
+const FIND_REQUESTS = `SELECT ${ORDER_FIELDS}, r.request_hash, r.request_id
+  FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = ANY($1::text[])`;
+
+/** The most lookups one FIND_REQUESTS statement carries. */
+const MAX_FIND_BATCH = 256;
+
+type FoundRow = OrderWithItemsRow & { request_hash: string; request_id: string };
+
+/** A findByRequestId waiting for (or riding in) a FIND_REQUESTS statement. */
+interface PendingFind {
+  requestId: string;
+  signal: AbortSignal | undefined;
+  resolve: (found: { order: Order; requestHash: string } | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
 /** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
 type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
 
@@ -311,6 +328,9 @@ class PostgresOrderStore implements OrderStore {
   /** Creates waiting for the statement in flight to finish; then they go together (see CREATE_ORDERS). */
   private queuedCreates: PendingCreate[] = [];
   private sendingCreates = false;
+  /** Request-id lookups waiting for the one in flight to finish; then they go together (see FIND_REQUESTS). */
+  private queuedFinds: PendingFind[] = [];
+  private sendingFinds = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -437,17 +457,60 @@ class PostgresOrderStore implements OrderStore {
     return { kind: "replayed", order };
   }
 
+  /**
+   * Batched like create: a lookup goes out at once when none of this store's is in flight; otherwise it queues, and
+   * all that queued meanwhile go in one statement (request_id = ANY). One cancelled while queued is rejected unsent.
+   */
   async findByRequestId(
     requestId: string,
     signal?: AbortSignal,
   ): Promise<{ order: Order; requestHash: string } | undefined> {
-    const [row] = await pgQuery<OrderWithItemsRow & { request_hash: string }>(
-      this.pool,
-      `SELECT ${ORDER_FIELDS}, r.request_hash FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = $1`,
-      [requestId],
-      signal,
-    );
-    return row && { order: orderWithItems(row), requestHash: row.request_hash };
+    throwIfAborted(signal);
+    return new Promise((resolve, reject) => {
+      this.queuedFinds.push({ requestId, signal, resolve, reject });
+      if (!this.sendingFinds) void this.sendFinds();
+    });
+  }
+
+  private async sendFinds(): Promise<void> {
+    this.sendingFinds = true;
+    try {
+      while (this.queuedFinds.length > 0) {
+        const batch: PendingFind[] = [];
+        for (const pending of this.queuedFinds.splice(0, MAX_FIND_BATCH)) {
+          if (pending.signal?.aborted) pending.reject(pending.signal.reason);
+          else batch.push(pending);
+        }
+        await this.findBatch(batch);
+      }
+    } finally {
+      this.sendingFinds = false;
+    }
+  }
+
+  /** Looks up `batch` and settles each of its lookups; never throws. */
+  private async findBatch(batch: PendingFind[]): Promise<void> {
+    if (batch.length === 0) return;
+    let rows: FoundRow[];
+    try {
+      rows = await pgQuery<FoundRow>(this.pool, { name: "orderly_orders_find_requests", text: FIND_REQUESTS }, [
+        [...new Set(batch.map((pending) => pending.requestId))],
+      ]);
+    } catch (error) {
+      // A request id PostgreSQL refuses (a NUL byte) fails the statement: alone, only that lookup fails.
+      if (!refusedData(error) || batch.length === 1) {
+        const mapped = mapPgError(error);
+        for (const pending of batch) pending.reject(mapped);
+        return;
+      }
+      for (const pending of batch) await this.findBatch([pending]);
+      return;
+    }
+    const found = new Map(rows.map((row) => [row.request_id, row]));
+    for (const pending of batch) {
+      const row = found.get(pending.requestId);
+      pending.resolve(row && { order: orderWithItems(row), requestHash: row.request_hash });
+    }
   }
 
   async get(id: string, signal?: AbortSignal): Promise<Order | undefined> {
