@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { DomainError } from "@orderly/kit/domain";
+import { createPgPool } from "@orderly/storage/postgres";
 import { describePostgres, dropSchema, freshSchema, pgTestUrl, startOutageProxy } from "@orderly/storage/testing";
 import { EventFeed } from "../domain/event-feed.js";
 import type { NewOrderEvent, Order } from "../domain/model.js";
@@ -71,6 +72,139 @@ function unavailable(): unknown {
 describePostgres("postgres order store", () => {
   // Each contract test gets an empty schema of its own, so revisions start at 1 in every test.
   describeOrderStoreContract("postgres", () => openPostgresOrderStore({ url, schema: schemaFor("orders_contract") }));
+
+  describe("group commit", () => {
+    /** A store on a pool whose statements are counted (a counter around the real pool's query). */
+    async function countedStore(
+      prefix: string,
+    ): Promise<{ store: OrderStore; statements: () => number; end: () => Promise<void> }> {
+      const schema = schemaFor(prefix);
+      const pool = createPgPool({ url, schema, max: 4 });
+      const store = await openPostgresOrderStore({ pool, schema });
+      let count = 0;
+      const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+      pool.query = ((...args: unknown[]) => {
+        count += 1;
+        return query(...args);
+      }) as typeof pool.query;
+      return {
+        store,
+        statements: () => count,
+        end: async () => {
+          await store.close();
+          await pool.end();
+        },
+      };
+    }
+    const withItems = (id: string, requestId: string, count: number) =>
+      orderRecord(id, requestId, {
+        items: Array.from({ length: count }, (_, i) => ({
+          sku: `S${i}`,
+          quantity: i + 1,
+          unitPriceMinor: 9_007_199_254_740_993n + BigInt(i),
+        })),
+        totalMinor: 9_007_199_254_740_995n,
+      });
+
+    it("stores concurrent creates in shared statements, whole, with revisions in arrival order", async () => {
+      const { store, statements, end } = await countedStore("orders_batch");
+      try {
+        const records = Array.from({ length: 30 }, (_, i) =>
+          withItems(`ord_${String(i).padStart(2, "0")}`, `req-${i}`, i % 4),
+        );
+        const outcomes = await Promise.all(records.map((record) => store.create(record)));
+        // The first goes alone; the 29 that queued behind it share the next statement.
+        expect(statements()).toBe(2);
+        outcomes.forEach((outcome, i) => {
+          expect(outcome).toEqual({
+            kind: "created",
+            order: records[i]!.order,
+            event: { ...records[i]!.event, revision: i + 1 },
+          });
+        });
+        for (const record of records) expect(await store.get(record.order.id)).toEqual(record.order);
+        expect((await store.eventsAfter(0, 100)).map((e) => e.orderId)).toEqual(records.map((r) => r.order.id));
+        expect(await store.headRevision()).toBe(30);
+      } finally {
+        await end();
+      }
+    });
+
+    it("looks up concurrent request ids in shared statements, failing only one PostgreSQL refuses", async () => {
+      const { store, statements, end } = await countedStore("orders_batch_find");
+      try {
+        const records = Array.from({ length: 4 }, (_, i) => withItems(`ord_${i}`, `req-${i}`, i));
+        for (const record of records) await store.create(record);
+        const before = statements();
+        const ids = ["req-0", "req-1", "req-missing", "req-2", "req-3", "req-1"];
+        const found = await Promise.all(ids.map((id) => store.findByRequestId(id)));
+        expect(statements() - before).toBe(2); // the first alone, the other five together
+        expect(found.map((f) => f?.order.id)).toEqual(["ord_0", "ord_1", undefined, "ord_2", "ord_3", "ord_1"]);
+        expect(found[3]).toEqual({ order: records[2]!.order, requestHash: "h" });
+
+        const settled = await Promise.allSettled(
+          ["req-0", "req-1", "nul\u0000", "req-3"].map((id) => store.findByRequestId(id)),
+        );
+        expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+        expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ kind: "invalid_argument" });
+        expect((settled[3] as PromiseFulfilledResult<unknown>).value).toMatchObject({ order: { id: "ord_3" } });
+
+        const controller = new AbortController();
+        const first = store.findByRequestId("req-0");
+        const cancelled = store.findByRequestId("req-1", controller.signal);
+        controller.abort(new Error("caller went away"));
+        await expect(cancelled).rejects.toThrow("caller went away");
+        expect((await first)?.order.id).toBe("ord_0");
+      } finally {
+        await end();
+      }
+    });
+
+    it("fails only the create PostgreSQL refuses; its batch-mates are stored", async () => {
+      const { store, end } = await countedStore("orders_batch_bad");
+      try {
+        const records = Array.from({ length: 5 }, (_, i) => withItems(`ord_${i}`, `req-${i}`, 2));
+        const bad = records[3]!;
+        bad.order.shippingAddress.recipient = "nul\u0000byte";
+        const settled = await Promise.allSettled(records.map((record) => store.create(record)));
+        expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled"]);
+        expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ kind: "invalid_argument" });
+        for (const [i, record] of records.entries()) {
+          expect(await store.get(record.order.id)).toEqual(i === 3 ? undefined : record.order);
+        }
+        expect(await store.findByRequestId("req-3")).toBeUndefined();
+        expect(await store.headRevision()).toBe(4);
+      } finally {
+        await end();
+      }
+    });
+
+    it("drops a create cancelled while queued, and settles twins of one request id in one burst", async () => {
+      const { store, end } = await countedStore("orders_batch_twins");
+      try {
+        const controller = new AbortController();
+        const first = store.create(withItems("ord_first", "req-first", 1));
+        const cancelled = store.create(withItems("ord_cancelled", "req-cancelled", 1), controller.signal);
+        controller.abort(new Error("caller went away"));
+        const twins = [
+          store.create(withItems("ord_t1", "req-twin", 1)),
+          store.create(withItems("ord_t2", "req-twin", 1)),
+          store.create({ ...withItems("ord_t3", "req-twin", 1), requestHash: "other" }),
+        ];
+        await expect(cancelled).rejects.toThrow("caller went away");
+        expect((await first).kind).toBe("created");
+        const [t1, t2, t3] = await Promise.all(twins);
+        expect(t1).toMatchObject({ kind: "created", order: { id: "ord_t1" } });
+        expect(t2).toMatchObject({ kind: "replayed", order: { id: "ord_t1" } });
+        expect(t3).toEqual({ kind: "reused", existingOrderId: "ord_t1" });
+        expect(await store.findByRequestId("req-cancelled")).toBeUndefined();
+        expect(await store.get("ord_cancelled")).toBeUndefined();
+        expect(await store.headRevision()).toBe(2);
+      } finally {
+        await end();
+      }
+    });
+  });
 
   describe("several replicas", () => {
     it("creates once when two replicas race the same request ids", async () => {
@@ -165,9 +299,9 @@ describePostgres("postgres order store", () => {
         expect(await b!.headRevision()).toBe(total);
         await eventually(() => seen.length === total);
         expect(seen).toEqual(expected);
-        // Each commit announces its revision, in commit order: what lets an unwatched feed skip reading.
-        await eventually(() => notified.length === total);
-        expect(notified).toEqual(expected);
+        // Each commit announces its highest revision, in commit order: what lets an unwatched feed skip reading.
+        await eventually(() => notified.at(-1) === total);
+        expect(notified).toEqual([...new Set(notified)].sort((x, y) => x! - y!));
       } finally {
         progress.writing = false;
         await listener.close();
@@ -346,9 +480,16 @@ describePostgres("postgres order store", () => {
           );
           expect(error, name).toEqual(unavailable());
         }
+        // Concurrent creates (the first alone, the others in one statement behind it): each fails as unavailable.
+        const burst = () => ["3", "4", "5"].map((n) => store.create(recordOf(`ord_${n}`, `req-${n}`)));
+        for (const result of await Promise.allSettled(burst())) {
+          expect(result.status === "rejected" && result.reason).toEqual(unavailable());
+        }
         await proxy.up();
         expect(await store.get("ord_1")).toEqual(order);
         expect((await store.update(next.order, order!.etag, next.event))?.event.revision).toBe(2);
+        const recovered = await Promise.all(burst());
+        expect(recovered.map((outcome) => outcome.kind === "created" && outcome.event.revision)).toEqual([3, 4, 5]);
       } finally {
         await store.close();
         await proxy.close();

@@ -22,6 +22,7 @@ import {
   positionalValues,
   type PgPoolOptions,
 } from "@orderly/storage/postgres";
+import { throwIfAborted } from "@orderly/kit/domain";
 import type { NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
 import type { CreateOrderRecord, CreateOutcome, OrderListQuery, OrderStore } from "../domain/order-store.js";
 import { oneRow } from "@orderly/storage";
@@ -124,6 +125,151 @@ const CREATE_ORDER = `
   ),
 ${appendEventReturning("new_order", "EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0", ORDER_COUNT + 6)}`;
 
+// Group commit: CREATE_ORDERS stores several creates in ONE statement with ONE bump of the head, so they share one
+// commit (one WAL flush) and hold the head's row lock once. Each column of the records travels as one array; the items
+// of all of them as five arrays keyed by order id. Claims are made in request-id order, so two replicas' batches wait
+// for each other's claims in the same order and cannot deadlock. A record whose claim finds its request id taken
+// (committed by someone else) writes nothing and returns no row; the caller then settles it as CREATE_ORDER's callers
+// do. Events get consecutive revisions in the records' order, and one pg_notify announces the highest.
+const ORDER_TYPES: Record<(typeof ORDER_COLUMNS)[number], string> = {
+  id: "text",
+  user_id: "text",
+  currency_code: "text",
+  total_minor: "bigint",
+  ship_recipient: "text",
+  ship_line1: "text",
+  ship_line2: "text",
+  ship_city: "text",
+  ship_region: "text",
+  ship_postal_code: "text",
+  ship_country_code: "text",
+  state: "text",
+  create_time: "timestamptz",
+  update_time: "timestamptz",
+  etag: "text",
+};
+const EVENT_TYPES: Record<(typeof EVENT_INSERT_COLUMNS)[number], string> = {
+  order_id: "text",
+  user_id: "text",
+  type: "text",
+  from_state: "text",
+  to_state: "text",
+  actor: "text",
+  reason: "text",
+  time: "timestamptz",
+};
+const BATCH_INPUT = [
+  ...ORDER_COLUMNS.map((column) => ({ name: column, type: ORDER_TYPES[column] })),
+  { name: "request_id", type: "text" },
+  { name: "request_hash", type: "text" },
+  ...EVENT_INSERT_COLUMNS.map((column) => ({ name: `e_${column}`, type: EVENT_TYPES[column] })),
+];
+const FIRST_ITEM_PARAM = BATCH_INPUT.length + 1;
+const CREATE_ORDERS = `
+  WITH input AS (
+    SELECT * FROM unnest(${BATCH_INPUT.map((column, i) => `$${i + 1}::${column.type}[]`).join(", ")})
+      WITH ORDINALITY AS t(${BATCH_INPUT.map((column) => column.name).join(", ")}, ord)
+  ),
+  claim AS (
+    INSERT INTO order_requests (request_id, request_hash, order_id)
+    SELECT request_id, request_hash, id FROM input ORDER BY request_id
+    ON CONFLICT (request_id) DO NOTHING RETURNING order_id
+  ),
+  new_order AS (
+    INSERT INTO orders (${ORDER_COLUMNS.join(", ")})
+    SELECT ${ORDER_COLUMNS.join(", ")} FROM input WHERE id IN (SELECT order_id FROM claim) ORDER BY ord
+    RETURNING ${ORDER_COLUMNS.join(", ")}
+  ),
+  new_items AS (
+    INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
+    SELECT t.order_id, t.position, t.sku, t.quantity, t.price
+    FROM unnest($${FIRST_ITEM_PARAM}::text[], $${FIRST_ITEM_PARAM + 1}::integer[], $${FIRST_ITEM_PARAM + 2}::text[],
+                $${FIRST_ITEM_PARAM + 3}::integer[], $${FIRST_ITEM_PARAM + 4}::bigint[])
+      AS t(order_id, position, sku, quantity, price)
+    WHERE t.order_id IN (SELECT id FROM new_order)
+    RETURNING order_id, position, sku, quantity, unit_price_minor
+  ),
+  numbered AS (
+    SELECT input.*, row_number() OVER (ORDER BY input.ord) AS k, count(*) OVER () AS n
+    FROM input WHERE input.id IN (SELECT id FROM new_order)
+  ),
+  head AS (
+    UPDATE event_log_head SET revision = revision + (SELECT count(*) FROM numbered)
+    WHERE EXISTS (SELECT 1 FROM numbered) AND (SELECT count(*) FROM new_items) >= 0
+    RETURNING revision
+  ),
+  event AS (
+    INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
+    SELECT head.revision - numbered.n + numbered.k, ${EVENT_INSERT_COLUMNS.map((column) => `numbered.e_${column}`).join(", ")}
+    FROM head, numbered
+    RETURNING ${EVENT_LIST}
+  )
+  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
+    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
+                              ORDER BY i.position)
+              FROM new_items i WHERE i.order_id = o.id), '[]'::json) AS items,
+    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+    (SELECT pg_notify('${ORDER_EVENTS_CHANNEL}', max(revision)::text) FROM event) AS notified
+  FROM new_order o JOIN event e ON e.order_id = o.id
+  ORDER BY e.revision`;
+
+/** The most creates one CREATE_ORDERS statement carries. */
+const MAX_CREATE_BATCH = 64;
+
+/** CREATE_ORDERS' parameters: one array per input column, then the five item arrays. */
+function batchValues(records: readonly CreateOrderRecord[]): unknown[] {
+  const columns: unknown[][] = BATCH_INPUT.map(() => []);
+  const orderIds: string[] = [];
+  const positions: number[] = [];
+  const skus: string[] = [];
+  const quantities: number[] = [];
+  const prices: bigint[] = [];
+  for (const record of records) {
+    const row = orderRow(record.order);
+    const event = eventRow(record.event);
+    const values = [
+      ...ORDER_COLUMNS.map((column) => row[column]),
+      record.requestId,
+      record.requestHash,
+      ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
+    ];
+    columns.forEach((column, i) => column.push(values[i]));
+    for (const item of itemRows(record.order)) {
+      orderIds.push(item.order_id);
+      positions.push(item.position);
+      skus.push(item.sku);
+      quantities.push(item.quantity);
+      prices.push(item.unit_price_minor);
+    }
+  }
+  return [...columns, orderIds, positions, skus, quantities, prices];
+}
+
+/** A create waiting for (or riding in) a CREATE_ORDERS statement. */
+interface PendingCreate {
+  record: CreateOrderRecord;
+  signal: AbortSignal | undefined;
+  resolve: (outcome: CreateOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The orders several request ids created, with each request's hash and id: findByRequestId's batched statement. */
+const FIND_REQUESTS = `SELECT ${ORDER_FIELDS}, r.request_hash, r.request_id
+  FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = ANY($1::text[])`;
+
+/** The most lookups one FIND_REQUESTS statement carries. */
+const MAX_FIND_BATCH = 256;
+
+type FoundRow = OrderWithItemsRow & { request_hash: string; request_id: string };
+
+/** A findByRequestId waiting for (or riding in) a FIND_REQUESTS statement. */
+interface PendingFind {
+  requestId: string;
+  signal: AbortSignal | undefined;
+  resolve: (found: { order: Order; requestHash: string } | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
 /** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
 type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
 
@@ -179,13 +325,97 @@ export async function openPostgresOrderStore(options: PostgresOrderStoreOptions)
 
 class PostgresOrderStore implements OrderStore {
   private closed = false;
+  /** Creates waiting for the statement in flight to finish; then they go together (see CREATE_ORDERS). */
+  private queuedCreates: PendingCreate[] = [];
+  private sendingCreates = false;
+  /** Request-id lookups waiting for the one in flight to finish; then they go together (see FIND_REQUESTS). */
+  private queuedFinds: PendingFind[] = [];
+  private sendingFinds = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly ownsPool: boolean,
   ) {}
 
+  /**
+   * A create goes out at once when no create statement of this store is in flight; otherwise it queues, and all that
+   * queued meanwhile go in the next statement (group commit). One that is cancelled while queued writes nothing; once
+   * sent, it commits or not with its batch, like any statement a cancelled caller had started.
+   */
   async create(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
+    throwIfAborted(signal);
+    return new Promise<CreateOutcome>((resolve, reject) => {
+      this.queuedCreates.push({ record, signal, resolve, reject });
+      if (!this.sendingCreates) void this.sendCreates();
+    });
+  }
+
+  private async sendCreates(): Promise<void> {
+    this.sendingCreates = true;
+    try {
+      while (this.queuedCreates.length > 0) await this.createBatch(this.takeBatch());
+    } finally {
+      this.sendingCreates = false;
+    }
+  }
+
+  /**
+   * Up to MAX_CREATE_BATCH queued creates, oldest first, at most one per request id (a twin waits for the next
+   * statement, where its claim finds the first one's). Creates cancelled while queued are rejected and dropped.
+   */
+  private takeBatch(): PendingCreate[] {
+    const batch: PendingCreate[] = [];
+    const requestIds = new Set<string>();
+    const rest: PendingCreate[] = [];
+    for (const pending of this.queuedCreates) {
+      if (pending.signal?.aborted) pending.reject(pending.signal.reason);
+      else if (batch.length >= MAX_CREATE_BATCH || requestIds.has(pending.record.requestId)) rest.push(pending);
+      else {
+        requestIds.add(pending.record.requestId);
+        batch.push(pending);
+      }
+    }
+    this.queuedCreates = rest;
+    return batch;
+  }
+
+  /** Stores `batch` and settles each of its creates; never throws. */
+  private async createBatch(batch: PendingCreate[]): Promise<void> {
+    const [only, ...others] = batch;
+    if (!only) return;
+    if (others.length === 0) {
+      await settle(only, () => this.createOne(only.record, only.signal));
+      return;
+    }
+    let rows: CreatedRow[];
+    try {
+      rows = await pgQuery<CreatedRow>(
+        this.pool,
+        { name: "orderly_orders_create_batch", text: CREATE_ORDERS },
+        batchValues(batch.map((pending) => pending.record)),
+      );
+    } catch (error) {
+      // The statement wrote nothing. Refused data (class 22, data exception; 23, integrity constraint violation) is
+      // one record's fault: alone, each fails or succeeds on its own. Anything else (an outage, a timeout) is
+      // everyone's, as it would have been for each of them alone.
+      if (!refusedData(error)) {
+        const mapped = mapPgError(error);
+        for (const pending of batch) pending.reject(mapped);
+        return;
+      }
+      for (const pending of batch) await settle(pending, () => this.createOne(pending.record));
+      return;
+    }
+    const created = new Map(rows.map((row) => [row.id, row]));
+    for (const pending of batch) {
+      const row = created.get(pending.record.order.id);
+      if (row) pending.resolve({ kind: "created", order: orderWithItems(row), event: eventFromRow(createdEvent(row)) });
+      // The request id was taken by a committed claim: settled without holding up the next statement.
+      else void settle(pending, () => this.earlierOutcome(pending.record, undefined));
+    }
+  }
+
+  private async createOne(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
     // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns it in one round trip.
     const row = orderRow(record.order);
     const items = itemRows(record.order);
@@ -208,6 +438,11 @@ class PostgresOrderStore implements OrderStore {
     if (created) {
       return { kind: "created", order: orderWithItems(created), event: eventFromRow(createdEvent(created)) };
     }
+    return this.earlierOutcome(record, signal);
+  }
+
+  /** The outcome of a create whose claim found its request id taken: a replay of that order, or a reuse. */
+  private async earlierOutcome(record: CreateOrderRecord, signal: AbortSignal | undefined): Promise<CreateOutcome> {
     // The claim found the request id taken (by a committed claim: a concurrent one made the statement wait for it).
     // A new statement, so under READ COMMITTED it sees the winner's committed row.
     const [earlier] = await pgQuery<{ request_hash: string; order_id: string }>(
@@ -222,17 +457,60 @@ class PostgresOrderStore implements OrderStore {
     return { kind: "replayed", order };
   }
 
+  /**
+   * Batched like create: a lookup goes out at once when none of this store's is in flight; otherwise it queues, and
+   * all that queued meanwhile go in one statement (request_id = ANY). One cancelled while queued is rejected unsent.
+   */
   async findByRequestId(
     requestId: string,
     signal?: AbortSignal,
   ): Promise<{ order: Order; requestHash: string } | undefined> {
-    const [row] = await pgQuery<OrderWithItemsRow & { request_hash: string }>(
-      this.pool,
-      `SELECT ${ORDER_FIELDS}, r.request_hash FROM order_requests r JOIN orders o ON o.id = r.order_id WHERE r.request_id = $1`,
-      [requestId],
-      signal,
-    );
-    return row && { order: orderWithItems(row), requestHash: row.request_hash };
+    throwIfAborted(signal);
+    return new Promise((resolve, reject) => {
+      this.queuedFinds.push({ requestId, signal, resolve, reject });
+      if (!this.sendingFinds) void this.sendFinds();
+    });
+  }
+
+  private async sendFinds(): Promise<void> {
+    this.sendingFinds = true;
+    try {
+      while (this.queuedFinds.length > 0) {
+        const batch: PendingFind[] = [];
+        for (const pending of this.queuedFinds.splice(0, MAX_FIND_BATCH)) {
+          if (pending.signal?.aborted) pending.reject(pending.signal.reason);
+          else batch.push(pending);
+        }
+        await this.findBatch(batch);
+      }
+    } finally {
+      this.sendingFinds = false;
+    }
+  }
+
+  /** Looks up `batch` and settles each of its lookups; never throws. */
+  private async findBatch(batch: PendingFind[]): Promise<void> {
+    if (batch.length === 0) return;
+    let rows: FoundRow[];
+    try {
+      rows = await pgQuery<FoundRow>(this.pool, { name: "orderly_orders_find_requests", text: FIND_REQUESTS }, [
+        [...new Set(batch.map((pending) => pending.requestId))],
+      ]);
+    } catch (error) {
+      // A request id PostgreSQL refuses (a NUL byte) fails the statement: alone, only that lookup fails.
+      if (!refusedData(error) || batch.length === 1) {
+        const mapped = mapPgError(error);
+        for (const pending of batch) pending.reject(mapped);
+        return;
+      }
+      for (const pending of batch) await this.findBatch([pending]);
+      return;
+    }
+    const found = new Map(rows.map((row) => [row.request_id, row]));
+    for (const pending of batch) {
+      const row = found.get(pending.requestId);
+      pending.resolve(row && { order: orderWithItems(row), requestHash: row.request_hash });
+    }
   }
 
   async get(id: string, signal?: AbortSignal): Promise<Order | undefined> {
@@ -343,6 +621,28 @@ class PostgresOrderStore implements OrderStore {
   ): Promise<Order | undefined> {
     const [row] = await pgQuery<OrderWithItemsRow>(runner, `${ORDER_SELECT} WHERE o.id = $1`, [id], signal);
     return row && orderWithItems(row);
+  }
+}
+
+/**
+ * Whether PostgreSQL refused a statement's data (SQLSTATE class 22 or 23) rather than failing to run it; also when
+ * that error is the cause of the one pgQuery mapped it to (a NUL byte's INVALID_ARGUMENT).
+ */
+function refusedData(error: unknown): boolean {
+  for (let cause = error, depth = 0; typeof cause === "object" && cause !== null && depth < 3; depth++) {
+    const { code } = cause as { code?: unknown };
+    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Resolves `pending` with what `run` returns, or rejects it with what it throws. */
+async function settle(pending: PendingCreate, run: () => Promise<CreateOutcome>): Promise<void> {
+  try {
+    pending.resolve(await run());
+  } catch (error) {
+    pending.reject(error);
   }
 }
 
