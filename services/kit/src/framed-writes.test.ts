@@ -219,7 +219,7 @@ describe("Encoded batches through the kit", () => {
           for (let from = 0; endless || from < 20_000; from += 500) {
             batchesMade++;
             yield batchOf(from, 500);
-            if (from === 1_000) yield { user: testUser("usr_single") };
+            if (from === 1_000 && !endless) yield { user: testUser("usr_single") };
             if (ctx.signal.aborted) return;
           }
         }),
@@ -251,20 +251,32 @@ describe("Encoded batches through the kit", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it("stops producing batches soon after the client stops reading", async () => {
-    const client = new UserServiceClient(server.address, credentials.createInsecure());
+  it("stops producing batches once a client that stopped reading has its HTTP/2 window full", async () => {
+    // A 1 KB window, as the soak's slow consumers have: grpc-js's client otherwise keeps taking DATA into its own
+    // memory while its caller does not read, so the server would rightly go on sending.
+    const client = new UserServiceClient(server.address, credentials.createInsecure(), {
+      "grpc-node.flow_control_window": 1024,
+    });
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${token}`);
     const call = client.streamUsers({ filter: { emailContains: "endless" } }, metadata);
     call.on("error", () => {}); // the CANCELLED this test causes
     const before = batchesMade;
-    // Never read: the client takes no more than its buffer, then HTTP/2 flow control pushes back.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise<void>((resolve) => call.once("data", () => resolve()));
+    call.pause(); // never resumed
+    // Settles once flow control has stopped the producer: the count no longer moves.
+    let last = -1;
+    for (let i = 0; i < 50 && batchesMade !== last; i++) {
+      last = batchesMade;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stalled = batchesMade === last;
     const paused = batchesMade - before;
     call.cancel();
     client.close();
-    // HTTP/2 flow control and the socket hold a bounded amount; an unbounded writer would have made thousands.
+    expect(stalled).toBe(true);
+    // The window, the socket and the batch being written hold a few; an unbounded writer would have made hundreds.
     expect(paused).toBeGreaterThan(0);
-    expect(paused).toBeLessThan(200);
+    expect(paused).toBeLessThan(20);
   });
 });
