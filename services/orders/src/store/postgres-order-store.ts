@@ -217,6 +217,18 @@ const CREATE_ORDERS = `
 const MAX_CREATE_BATCH = 64;
 
 /** CREATE_ORDERS' parameters: one array per input column, then the five item arrays. */
+/** A create's order columns, then its request id and hash: the head of both create statements' parameters. */
+function claimValues(record: CreateOrderRecord): unknown[] {
+  const row = orderRow(record.order);
+  return [...ORDER_COLUMNS.map((column) => row[column]), record.requestId, record.requestHash];
+}
+
+/** A create's event columns: the tail of both create statements' parameters. */
+function eventValues(record: CreateOrderRecord): unknown[] {
+  const event = eventRow(record.event);
+  return EVENT_INSERT_COLUMNS.map((column) => event[column]);
+}
+
 function batchValues(records: readonly CreateOrderRecord[]): unknown[] {
   const columns: unknown[][] = BATCH_INPUT.map(() => []);
   const orderIds: string[] = [];
@@ -225,14 +237,7 @@ function batchValues(records: readonly CreateOrderRecord[]): unknown[] {
   const quantities: number[] = [];
   const prices: bigint[] = [];
   for (const record of records) {
-    const row = orderRow(record.order);
-    const event = eventRow(record.event);
-    const values = [
-      ...ORDER_COLUMNS.map((column) => row[column]),
-      record.requestId,
-      record.requestHash,
-      ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
-    ];
+    const values = [...claimValues(record), ...eventValues(record)];
     columns.forEach((column, i) => column.push(values[i]));
     for (const item of itemRows(record.order)) {
       orderIds.push(item.order_id);
@@ -417,17 +422,13 @@ class PostgresOrderStore implements OrderStore {
 
   private async createOne(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
     // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns it in one round trip.
-    const row = orderRow(record.order);
     const items = itemRows(record.order);
-    const event = eventRow(record.event);
     const values = [
-      ...ORDER_COLUMNS.map((column) => row[column]),
-      record.requestId,
-      record.requestHash,
+      ...claimValues(record),
       items.map((item) => item.sku),
       items.map((item) => item.quantity),
       items.map((item) => item.unit_price_minor),
-      ...EVENT_INSERT_COLUMNS.map((column) => event[column]),
+      ...eventValues(record),
     ];
     const [created] = await pgQuery<CreatedRow>(
       this.pool,
