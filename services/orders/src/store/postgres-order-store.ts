@@ -76,11 +76,11 @@ function itemRowsFrom(order: string, first: number): string {
 }
 
 /**
- * The end both writing statements share: bump the head once `ready` holds (it reads the CTEs before, so the bump comes
- * after every row is written), append the event from parameters at `firstEventParam`, and return the order of CTE
- * `order` with the items new_items wrote and the event (columns prefixed with EVENT_PREFIX), notifying every feed.
+ * The head and event CTEs both writing statements share: bump the head once `ready` holds (it reads the CTEs before,
+ * so the bump comes after every row is written) and append the event from parameters at `firstEventParam`, returning
+ * `returning` of it.
  */
-function appendEventReturning(order: string, ready: string, firstEventParam: number): string {
+function appendEvent(ready: string, firstEventParam: number, returning: string): string {
   return `head AS (
     UPDATE event_log_head SET revision = revision + 1
     WHERE ${ready}
@@ -89,8 +89,16 @@ function appendEventReturning(order: string, ready: string, firstEventParam: num
   event AS (
     INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
     SELECT head.revision, ${positionalValues(EVENT_INSERT_COLUMNS.length, firstEventParam)} FROM head
-    RETURNING ${EVENT_LIST}
-  )
+    RETURNING ${returning}
+  )`;
+}
+
+/**
+ * The end of the update statement: appendEvent, then the order of CTE `order` with the items new_items wrote and the
+ * event (columns prefixed with EVENT_PREFIX), notifying every feed.
+ */
+function appendEventReturning(order: string, ready: string, firstEventParam: number): string {
+  return `${appendEvent(ready, firstEventParam, EVENT_LIST)}
   SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
     coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
                               ORDER BY i.position)
@@ -106,7 +114,8 @@ function appendEventReturning(order: string, ready: string, firstEventParam: num
 // is written, the head is not bumped and the statement returns no row. A concurrent claim of the same id makes the
 // claim wait for the other transaction, as in an explicit one. The head is bumped only after the order and all its
 // items are written (its WHERE reads both), so its lock is held from there to the commit right after, as before.
-// Data-modifying CTEs cannot see each other's rows in the tables, so the result comes from their RETURNING.
+// It returns only the event's revision: every other value of the outcome is the record's own (see createdOutcome), so
+// neither side builds, sends or parses the rows it just wrote.
 const ORDER_COUNT = ORDER_COLUMNS.length;
 const EVENT_PREFIX = "event_";
 const CREATE_ORDER = `
@@ -116,21 +125,23 @@ const CREATE_ORDER = `
   ),
   new_order AS (
     INSERT INTO orders (${ORDER_COLUMNS.join(", ")}) SELECT ${positionalValues(ORDER_COUNT)} FROM claim
-    RETURNING ${ORDER_COLUMNS.join(", ")}
+    RETURNING id
   ),
   new_items AS (
     INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
     ${itemRowsFrom("new_order", ORDER_COUNT + 3)}
-    RETURNING position, sku, quantity, unit_price_minor
+    RETURNING 1
   ),
-${appendEventReturning("new_order", "EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0", ORDER_COUNT + 6)}`;
+${appendEvent("EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM new_items) >= 0", ORDER_COUNT + 6, "revision")}
+  SELECT e.revision, pg_notify('${ORDER_EVENTS_CHANNEL}', e.revision::text) AS notified FROM event e`;
 
 // Group commit: CREATE_ORDERS stores several creates in ONE statement with ONE bump of the head, so they share one
 // commit (one WAL flush) and hold the head's row lock once. Each column of the records travels as one array; the items
 // of all of them as five arrays keyed by order id. Claims are made in request-id order, so two replicas' batches wait
 // for each other's claims in the same order and cannot deadlock. A record whose claim finds its request id taken
 // (committed by someone else) writes nothing and returns no row; the caller then settles it as CREATE_ORDER's callers
-// do. Events get consecutive revisions in the records' order, and one pg_notify announces the highest.
+// do. Events get consecutive revisions in the records' order, and one pg_notify announces the highest. Like
+// CREATE_ORDER it returns only each created order's id and revision.
 const ORDER_TYPES: Record<(typeof ORDER_COLUMNS)[number], string> = {
   id: "text",
   user_id: "text",
@@ -178,7 +189,7 @@ const CREATE_ORDERS = `
   new_order AS (
     INSERT INTO orders (${ORDER_COLUMNS.join(", ")})
     SELECT ${ORDER_COLUMNS.join(", ")} FROM input WHERE id IN (SELECT order_id FROM claim) ORDER BY ord
-    RETURNING ${ORDER_COLUMNS.join(", ")}
+    RETURNING id
   ),
   new_items AS (
     INSERT INTO order_items (order_id, position, sku, quantity, unit_price_minor)
@@ -187,7 +198,7 @@ const CREATE_ORDERS = `
                 $${FIRST_ITEM_PARAM + 3}::integer[], $${FIRST_ITEM_PARAM + 4}::bigint[])
       AS t(order_id, position, sku, quantity, price)
     WHERE t.order_id IN (SELECT id FROM new_order)
-    RETURNING order_id, position, sku, quantity, unit_price_minor
+    RETURNING 1
   ),
   numbered AS (
     SELECT input.*, row_number() OVER (ORDER BY input.ord) AS k, count(*) OVER () AS n
@@ -202,15 +213,11 @@ const CREATE_ORDERS = `
     INSERT INTO order_events (revision, ${EVENT_INSERT_COLUMNS.join(", ")})
     SELECT head.revision - numbered.n + numbered.k, ${EVENT_INSERT_COLUMNS.map((column) => `numbered.e_${column}`).join(", ")}
     FROM head, numbered
-    RETURNING ${EVENT_LIST}
+    RETURNING revision, order_id
   )
-  SELECT ${ORDER_COLUMNS.map((column) => `o.${column}`).join(", ")},
-    coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor::text)
-                              ORDER BY i.position)
-              FROM new_items i WHERE i.order_id = o.id), '[]'::json) AS items,
-    ${EVENT_COLUMNS.map((column) => `e.${column} AS ${EVENT_PREFIX}${column}`).join(", ")},
+  SELECT e.order_id AS id, e.revision,
     (SELECT pg_notify('${ORDER_EVENTS_CHANNEL}', max(revision)::text) FROM event) AS notified
-  FROM new_order o JOIN event e ON e.order_id = o.id
+  FROM event e
   ORDER BY e.revision`;
 
 /** The most creates one CREATE_ORDERS statement carries. */
@@ -275,10 +282,16 @@ interface PendingFind {
   reject: (error: unknown) => void;
 }
 
-/** CREATE_ORDER's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
-type CreatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
+/** CREATE_ORDERS' row per created order: its id and its event's revision (int8 as text). */
+interface BatchCreatedRow {
+  id: string;
+  revision: string;
+}
 
-function createdEvent(row: CreatedRow): StoredEventRow {
+/** UPDATE_ORDER_STATEMENT's row: the order's columns and items, then the event's columns prefixed with EVENT_PREFIX. */
+type UpdatedRow = OrderWithItemsRow & Record<`${typeof EVENT_PREFIX}${(typeof EVENT_COLUMNS)[number]}`, unknown>;
+
+function updatedEvent(row: UpdatedRow): StoredEventRow {
   return Object.fromEntries(
     EVENT_COLUMNS.map((column) => [column, row[`${EVENT_PREFIX}${column}`]]),
   ) as unknown as StoredEventRow;
@@ -392,9 +405,9 @@ class PostgresOrderStore implements OrderStore {
       await settle(only, () => this.createOne(only.record, only.signal));
       return;
     }
-    let rows: CreatedRow[];
+    let rows: BatchCreatedRow[];
     try {
-      rows = await pgQuery<CreatedRow>(
+      rows = await pgQuery<BatchCreatedRow>(
         this.pool,
         { name: "orderly_orders_create_batch", text: CREATE_ORDERS },
         batchValues(batch.map((pending) => pending.record)),
@@ -414,14 +427,15 @@ class PostgresOrderStore implements OrderStore {
     const created = new Map(rows.map((row) => [row.id, row]));
     for (const pending of batch) {
       const row = created.get(pending.record.order.id);
-      if (row) pending.resolve({ kind: "created", order: orderWithItems(row), event: eventFromRow(createdEvent(row)) });
+      if (row) pending.resolve(createdOutcome(pending.record, row.revision));
       // The request id was taken by a committed claim: settled without holding up the next statement.
       else void settle(pending, () => this.earlierOutcome(pending.record, undefined));
     }
   }
 
   private async createOne(record: CreateOrderRecord, signal?: AbortSignal): Promise<CreateOutcome> {
-    // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns it in one round trip.
+    // One autocommit statement (see CREATE_ORDER): a fresh claim creates everything and returns its revision in one
+    // round trip.
     const items = itemRows(record.order);
     const values = [
       ...claimValues(record),
@@ -430,15 +444,13 @@ class PostgresOrderStore implements OrderStore {
       items.map((item) => item.unit_price_minor),
       ...eventValues(record),
     ];
-    const [created] = await pgQuery<CreatedRow>(
+    const [created] = await pgQuery<{ revision: string }>(
       this.pool,
       { name: "orderly_orders_create", text: CREATE_ORDER },
       values,
       signal,
     );
-    if (created) {
-      return { kind: "created", order: orderWithItems(created), event: eventFromRow(createdEvent(created)) };
-    }
+    if (created) return createdOutcome(record, created.revision);
     return this.earlierOutcome(record, signal);
   }
 
@@ -557,7 +569,7 @@ class PostgresOrderStore implements OrderStore {
       items.map((item) => item.unit_price_minor),
       ...EVENT_INSERT_COLUMNS.map((column) => eventRow(event)[column]),
     ];
-    const [updated] = await pgQuery<CreatedRow>(
+    const [updated] = await pgQuery<UpdatedRow>(
       this.pool,
       { name: "orderly_orders_update", text: UPDATE_ORDER_STATEMENT },
       values,
@@ -565,7 +577,7 @@ class PostgresOrderStore implements OrderStore {
     );
     // A lost CAS writes nothing: no items, no event, and the head revision is not even touched.
     if (!updated) return undefined;
-    return { order: orderWithItems(updated), event: eventFromRow(createdEvent(updated)) };
+    return { order: orderWithItems(updated), event: eventFromRow(updatedEvent(updated)) };
   }
 
   async orderEvents(
@@ -645,6 +657,15 @@ async function settle(pending: PendingCreate, run: () => Promise<CreateOutcome>)
   } catch (error) {
     pending.reject(error);
   }
+}
+
+/**
+ * A stored create's outcome. The statement wrote exactly the record's rows, so the order and event are the record's,
+ * mapped through the same row functions a read uses; only the revision came from the database.
+ */
+function createdOutcome(record: CreateOrderRecord, revision: string): CreateOutcome {
+  const order = orderFromRow(orderRow(record.order), itemRows(record.order).map(itemFromRow));
+  return { kind: "created", order, event: eventFromRow({ ...eventRow(record.event), revision }) };
 }
 
 function orderWithItems(row: OrderWithItemsRow): Order {
