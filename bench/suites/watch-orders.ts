@@ -7,7 +7,7 @@
 import type { WatchResult } from "../load/watch-orders.js";
 import type { WatchLoad } from "../lib/profile.js";
 import { fixtureUserId } from "../lib/fixture.js";
-import { cpuPercent, cpuUsed, foreignPercent, markCpu } from "../lib/proc-stats.js";
+import { cpuPercent, cpuUsed, foreignPercent, markCpu, rssMb } from "../lib/proc-stats.js";
 import { runLoad, type RunningServer } from "../lib/processes.js";
 import { detail, fmt, type SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
@@ -21,6 +21,9 @@ interface Measured extends WatchResult {
   /** Orders CPU time in the window divided by the deliveries: what one delivery costs the server, changes included. */
   ordersCpuMicrosPerDelivery: number;
   ordersPeakRssMb: number;
+  /** Resident memory right after it started listening, and once every watch stream was open (before any change). */
+  ordersIdleRssMb: number;
+  ordersStreamsOpenRssMb: number;
   /** Other processes' use of the server core during the window, %. */
   foreignPercent: number;
 }
@@ -47,10 +50,15 @@ async function measure(
 ): Promise<Measured> {
   const pids = [server.pid, ...others.map((o) => o.pid)];
   const marks = new Map<string, ReturnType<typeof markCpu>>();
+  let streamsOpenRssMb = Number.NaN;
   const result = await runLoad<WatchResult>(
     "bench/load/watch-orders.ts",
     { address: server.address, token: ctx.token, userIds, ...load },
-    (name) => marks.set(name, markCpu(pids)),
+    (name) => {
+      marks.set(name, markCpu(pids));
+      // "start" comes once every stream has its SYNC, before the first change.
+      if (name === "start") streamsOpenRssMb = rssMb(server.pid);
+    },
   );
   const [start, end] = [marks.get("start")!, marks.get("end")!];
   return {
@@ -58,6 +66,8 @@ async function measure(
     ordersCpuPercent: cpuPercent(start, end, server.pid),
     ordersCpuMicrosPerDelivery: (cpuUsed(start, end, server.pid) / result.deliveries) * 1e6,
     ordersPeakRssMb: server.peakRssMb(),
+    ordersIdleRssMb: server.startRssMb,
+    ordersStreamsOpenRssMb: streamsOpenRssMb,
     foreignPercent: foreignPercent(start, end, pids),
   };
 }
@@ -111,7 +121,17 @@ async function fanOut(ctx: SuiteContext, load: WatchLoad): Promise<SuiteReport> 
       of(kind, (m) => m.ordersPeakRssMb),
       " MB",
       0,
+    )} (${detail(
+      "idle",
+      of(kind, (m) => m.ordersIdleRssMb),
+      " MB",
+      0,
     )}, ${detail(
+      "streams open",
+      of(kind, (m) => m.ordersStreamsOpenRssMb),
+      " MB",
+      0,
+    )}), ${detail(
       "watch client CPU",
       of(kind, (m) => m.clientCpuPercent),
       "%",
