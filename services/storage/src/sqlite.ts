@@ -6,6 +6,7 @@ import Database, { type Database as DatabaseType } from "better-sqlite3";
 import { checkMigrationOrder, type Migration } from "./migrations.js";
 
 export type { Migration } from "./migrations.js";
+export { checkpointInBackground, type CheckpointReport, type WalCheckpointer } from "./wal-checkpointer.js";
 
 /** Each connection's SQLite page cache, KiB. */
 const PAGE_CACHE_KIB = 2000;

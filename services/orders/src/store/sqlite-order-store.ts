@@ -7,9 +7,11 @@ import { oneRow } from "@orderly/storage";
 import {
   namedAssignments,
   namedValues,
+  checkpointInBackground,
   openSqliteDatabase,
   sqliteValues,
   type SqliteValues,
+  type WalCheckpointer,
 } from "@orderly/storage/sqlite";
 import { throwIfAborted } from "@orderly/kit/domain";
 import type { LineItem, NewOrderEvent, Order, OrderEvent } from "../domain/model.js";
@@ -57,7 +59,9 @@ export async function openSqliteOrderStore(options: SqliteOrderStoreOptions): Pr
     migrations: SQLITE_ORDER_MIGRATIONS,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
   });
-  return new SqliteOrderStore(db);
+  // Creates commit often: their checkpoints run on a worker thread, never inside a call (wal-checkpointer.ts).
+  const checkpointer = options.path === ":memory:" ? undefined : checkpointInBackground(db);
+  return new SqliteOrderStore(db, checkpointer);
 }
 
 class SqliteOrderStore implements OrderStore {
@@ -85,7 +89,10 @@ class SqliteOrderStore implements OrderStore {
   }[] = [];
   private readonly updateTx;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly checkpointer?: WalCheckpointer,
+  ) {
     this.insertOrderStmt = db.prepare<[SqliteOrderRow]>(
       `INSERT INTO orders (${ORDER_LIST}) VALUES (${namedValues(ORDER_COLUMNS)})`,
     );
@@ -253,6 +260,7 @@ class SqliteOrderStore implements OrderStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
