@@ -1,7 +1,8 @@
 // Checkpoints on a worker thread: the store's connection never runs one, the WAL stays bounded, and nothing is lost.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkpointInBackground, openSqliteDatabase, type CheckpointReport } from "./sqlite.js";
@@ -67,5 +68,25 @@ describe("checkpointInBackground", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("keeps the process alive while it stops, so what follows the store's close still runs", () => {
+    // A real process with nothing else to do: without that, node exits as soon as only the stopping worker is left,
+    // in the middle of the await, without an error and with status 0.
+    const path = fileIn();
+    const script = join(dirname(path), "stop.mts");
+    writeFileSync(
+      script,
+      `import { checkpointInBackground, openSqliteDatabase } from ${JSON.stringify(join(import.meta.dirname, "sqlite.ts"))};
+      const db = openSqliteDatabase({ path: ${JSON.stringify(path)}, migrations: [] });
+      const checkpointer = checkpointInBackground(db);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await checkpointer.stop();
+      db.close();
+      console.log("after stop");`,
+    );
+    const result = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
+    expect(result.stdout).toBe("after stop\n");
+    expect(result.status).toBe(0);
   });
 });

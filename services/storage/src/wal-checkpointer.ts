@@ -78,6 +78,9 @@ export function checkpointInBackground(
     stop: async () => {
       if (!stopping) {
         stopping = true;
+        // Referenced again while it stops: otherwise a process with nothing else left to do would exit while the
+        // caller still awaits this, and never run what it does after the store closes (a service's tracing flush).
+        worker.ref();
         worker.postMessage("stop");
       }
       await exited;
