@@ -10,9 +10,9 @@
 // tool and renews it every half hour. In production (NODE_ENV=production) it mints nothing: the file must be given.
 import { execFile, spawn } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { SERVICE_NODE_FLAGS } from "./node-flags.mjs";
+import { nodeFlagsOf } from "./node-flags.mjs";
 import { parseArgs } from "node:util";
 
 const ALL = ["users", "orders"];
@@ -31,7 +31,10 @@ for (const name of names) {
 function commandOf(bundle, source, args = []) {
   return values.dev
     ? [process.execPath, ["--import", "tsx", source, ...args]]
-    : [process.execPath, [...SERVICE_NODE_FLAGS, "--enable-source-maps", join(values.dist, bundle), ...args]];
+    : [
+        process.execPath,
+        [...nodeFlagsOf(basename(bundle, ".mjs")), "--enable-source-maps", join(values.dist, bundle), ...args],
+      ];
 }
 
 function fail(message) {

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Profile } from "../lib/profile.js";
-import { SERVICE_NODE_FLAGS } from "../../services/node-flags.mjs";
+import { SERVICE_NODE_FLAGS, USERS_NODE_FLAGS } from "../../services/node-flags.mjs";
 import { startServer, type RunningServer, type StartOptions } from "../lib/processes.js";
 
 /** Shared state of one benchmark session. */
@@ -38,7 +38,7 @@ export function startUsers(ctx: SuiteContext, logName: string, options?: StartOp
       USERS_ADDRESS: "127.0.0.1:0",
     },
     join(ctx.logDir, `${logName}.log`),
-    { ...options, nodeFlags: SERVICE_NODE_FLAGS },
+    { ...options, nodeFlags: USERS_NODE_FLAGS },
   );
 }
 

@@ -11,7 +11,7 @@ import { rssMb } from "../lib/proc-stats.js";
 import type { Row, SuiteReport } from "../lib/report.js";
 import { spread } from "../lib/stats.js";
 import type { SuiteContext } from "./context.js";
-import { SERVICE_NODE_FLAGS } from "../../services/node-flags.mjs";
+import { nodeFlagsOf } from "../../services/node-flags.mjs";
 
 const SERVICES = ["users", "orders"] as const;
 /** HealthCheckResponse { status: SERVING } on the wire. */
@@ -83,7 +83,7 @@ async function coldStart(ctx: SuiteContext, service: (typeof SERVICES)[number]):
     `bench/results/dist/${service}.mjs`,
     env,
     join(ctx.logDir, `start-${service}.log`),
-    { nodeFlags: SERVICE_NODE_FLAGS },
+    { nodeFlags: nodeFlagsOf(service) },
   );
   try {
     const servingMs = (await serving) - spawned;
