@@ -93,15 +93,21 @@ describe("LineBatchWriter", () => {
     }
   });
 
-  it("writes a lone line after its delay, without a flush", async () => {
+  it("writes a quiet writer's line at once, and holds the lines that follow for the delay", async () => {
     const path = tempFile();
     const fd = openSync(path, "w");
+    const pause = () => new Promise((done) => setTimeout(done, 100));
     try {
-      const writer = new LineBatchWriter(fd, 20);
-      writer.write('{"msg":"alone"}\n');
-      expect(readFileSync(path, "utf8")).toBe("");
-      await new Promise((done) => setTimeout(done, 200));
-      expect(readFileSync(path, "utf8")).toBe('{"msg":"alone"}\n');
+      const writer = new LineBatchWriter(fd, 1000);
+      writer.write('{"msg":"first"}\n');
+      await pause();
+      expect(readFileSync(path, "utf8")).toBe('{"msg":"first"}\n');
+      writer.write('{"msg":"second"}\n');
+      writer.write('{"msg":"third"}\n');
+      await pause();
+      expect(readFileSync(path, "utf8")).toBe('{"msg":"first"}\n');
+      await new Promise((done) => setTimeout(done, 1000));
+      expect(readFileSync(path, "utf8")).toBe('{"msg":"first"}\n{"msg":"second"}\n{"msg":"third"}\n');
     } finally {
       closeSync(fd);
     }

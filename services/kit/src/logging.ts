@@ -20,10 +20,10 @@ export function logFormatOf(setting: LogFormat | "auto", nodeEnv: string, stdout
 
 /**
  * Where a service's log goes: stdout as JSON, or through pino-pretty. JSON lines go through a LineBatchWriter: a call's
- * line costs a string append, and the lines are written in one write(2) per batch (at most FLUSH_DELAY_MS after the
- * first of them, or at once when BATCH_CHARS pile up), instead of one write per line or per event loop turn. The lines
- * still buffered when the process stops are written by flushLog (the service's stop and its fatal exits call it) and,
- * as a last resort, synchronously on process exit.
+ * line costs a string append, and writes start at most once per FLUSH_DELAY_MS (a line of a quiet service goes out at
+ * once; under load the lines of the last FLUSH_DELAY_MS go in one write(2), or sooner when BATCH_CHARS pile up).
+ * The lines still buffered when the process stops are written by flushLog (the service's stop and its fatal exits
+ * call it) and, as a last resort, synchronously on process exit.
  */
 export async function logDestination(format: LogFormat): Promise<pino.DestinationStream> {
   if (format === "json") {
@@ -36,17 +36,18 @@ export async function logDestination(format: LogFormat): Promise<pino.Destinatio
   return pretty({ sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
 }
 
-/** How long a logged line may wait for others before its batch is written, ms. */
+/** The least time between the starts of two writes, ms: how long a line may wait for others under load. */
 const FLUSH_DELAY_MS = 20;
 /** A batch this long (UTF-16 units) is written at once, without waiting for the timer. */
 const BATCH_CHARS = 64 * 1024;
 
 /**
  * A pino destination that appends lines to one pending string and writes it to a file descriptor in batches, one
- * asynchronous write at a time (lines logged meanwhile join the next batch), so logging never blocks the event loop
- * on a slow reader. pino.destination (sonic-boom) would also batch, but it measures the UTF-8 length of its whole
- * pending chunk (up to 16 KB, flattened first) for every line it appends, and under load it starts a write for nearly
- * every event loop turn; this measures a batch once, when it converts it to bytes.
+ * asynchronous write at a time and at most one start per delayMs (lines logged meanwhile join the next batch), so
+ * logging never blocks the event loop on a slow reader. pino.destination (sonic-boom) would also batch, but it
+ * measures the UTF-8 length of its whole pending chunk (up to 16 KB, flattened first) for every line it appends, and
+ * under load it starts a write for nearly every event loop turn; this measures a batch once, when it converts it to
+ * bytes.
  */
 export class LineBatchWriter {
   private pending = "";
@@ -54,6 +55,7 @@ export class LineBatchWriter {
   private timer: NodeJS.Timeout | undefined = undefined;
   private waiters: (() => void)[] = [];
   private failed = false;
+  private lastStartMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly fd: number,
@@ -65,9 +67,8 @@ export class LineBatchWriter {
   write(line: string): boolean {
     if (this.failed) return true;
     this.pending += line;
-    if (this.writing) return true;
-    if (this.pending.length >= this.batchChars) this.startWrite();
-    else if (!this.timer) this.timer = setTimeout(this.onTimer, this.delayMs).unref();
+    if (this.writing || (this.timer && this.pending.length < this.batchChars)) return true;
+    this.writeSoon();
     return true;
   }
 
@@ -108,8 +109,19 @@ export class LineBatchWriter {
     this.timer = undefined;
   }
 
+  /**
+   * Starts a write now when the last one started delayMs ago or more (a quiet service's line goes out at once), or
+   * when the batch is full; else arms the timer for delayMs after the last start.
+   */
+  private writeSoon(): void {
+    const wait = this.lastStartMs + this.delayMs - performance.now();
+    if (wait <= 0 || this.pending.length >= this.batchChars) this.startWrite();
+    else this.timer ??= setTimeout(this.onTimer, wait).unref();
+  }
+
   private startWrite(): void {
     this.clearTimer();
+    this.lastStartMs = performance.now();
     const bytes = Buffer.from(this.pending, "utf8");
     this.pending = "";
     this.writing = true;
@@ -137,8 +149,8 @@ export class LineBatchWriter {
   private written(): void {
     this.writing = false;
     if (this.pending !== "" && !this.failed) {
-      if (this.waiters.length > 0 || this.pending.length >= this.batchChars) this.startWrite();
-      else this.timer ??= setTimeout(this.onTimer, this.delayMs).unref();
+      if (this.waiters.length > 0) this.startWrite();
+      else this.writeSoon();
       return;
     }
     this.pending = "";
