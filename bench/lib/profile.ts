@@ -8,6 +8,8 @@ export interface WatchLoad {
   connections: number;
   changesPerSecond: number;
   durationSeconds: number;
+  /** Changes at the same rate before the measured window, reported apart (the first events are far slower). */
+  warmupSeconds: number;
 }
 
 /** Sizes and durations of one benchmark session. */
@@ -37,8 +39,8 @@ const FULL: Profile = {
   // The same 50,000 deliveries a second both times: 1,000 streams x 50 changes, then 10,000 streams x 5 changes (at
   // most 1,000 streams per connection, GRPC_MAX_CONCURRENT_STREAMS).
   watch: [
-    { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10 },
-    { streams: 10_000, connections: 20, changesPerSecond: 5, durationSeconds: 10 },
+    { streams: 1_000, connections: 10, changesPerSecond: 50, durationSeconds: 10, warmupSeconds: 2 },
+    { streams: 10_000, connections: 20, changesPerSecond: 5, durationSeconds: 10, warmupSeconds: 2 },
   ],
   micro: { warmupMs: 500, budgetMs: 1_000 },
   instructions: { warmupCalls: 10_000, calls: 1_000, samples: 3 },
@@ -51,8 +53,8 @@ const SMOKE: Profile = {
   h2load: { clients: 4, streamsPerClient: 4, warmupSeconds: 0.3, durationSeconds: 1 },
   unary: { concurrency: 8, warmupSeconds: 0.3, durationSeconds: 1 },
   watch: [
-    { streams: 20, connections: 2, changesPerSecond: 20, durationSeconds: 1 },
-    { streams: 200, connections: 2, changesPerSecond: 5, durationSeconds: 1 },
+    { streams: 20, connections: 2, changesPerSecond: 20, durationSeconds: 1, warmupSeconds: 0.5 },
+    { streams: 200, connections: 2, changesPerSecond: 5, durationSeconds: 1, warmupSeconds: 0.5 },
   ],
   micro: { warmupMs: 50, budgetMs: 100 },
   instructions: { warmupCalls: 300, calls: 50, samples: 1 },

@@ -56,8 +56,8 @@ async function measure(
     { address: server.address, token: ctx.token, userIds, ...load },
     (name) => {
       marks.set(name, markCpu(pids));
-      // "start" comes once every stream has its SYNC, before the first change.
-      if (name === "start") streamsOpenRssMb = rssMb(server.pid);
+      // "synced" comes once every stream has its SYNC, before the first change; "start" after the warm-up.
+      if (name === "synced") streamsOpenRssMb = rssMb(server.pid);
     },
   );
   const [start, end] = [marks.get("start")!, marks.get("end")!];
@@ -110,7 +110,15 @@ async function fanOut(ctx: SuiteContext, load: WatchLoad): Promise<SuiteReport> 
       "max",
       of(kind, (m) => m.latencyMs.max),
       " ms",
-    )}; deliveries ${fmt(runs[0]![kind].deliveries, 0)} per run (all expected arrived)`,
+    )}; deliveries ${fmt(runs[0]![kind].deliveries, 0)} per run (all expected arrived); warm-up before it: ${detail(
+      "p99",
+      of(kind, (m) => m.warmup.latencyMs.p99),
+      " ms",
+    )}, ${detail(
+      "max",
+      of(kind, (m) => m.warmup.latencyMs.max),
+      " ms",
+    )}`,
     `           ${detail(
       "server CPU",
       of(kind, (m) => m.ordersCpuPercent),
@@ -172,7 +180,7 @@ async function fanOut(ctx: SuiteContext, load: WatchLoad): Promise<SuiteReport> 
       },
     ],
     details: [
-      `WatchOrders (${load.streams} streams over ${load.connections} connections, ${load.changesPerSecond} changes/s for ${load.durationSeconds} s; latency = receipt - event.time; bare: grpc-js writing each event, encoded once, to every stream, no store;`,
+      `WatchOrders (${load.streams} streams over ${load.connections} connections, ${load.changesPerSecond} changes/s for ${load.durationSeconds} s after ${load.warmupSeconds} s of warm-up at that rate; latency = receipt - event.time; bare: grpc-js writing each event, encoded once, to every stream, no store;`,
       `  the same watch client for both, paired per run: node:http2 reading gRPC frames itself, every message decoded with the generated decoder and checked, no gRPC library in the read path):`,
       ...line("orderly"),
       ...line("bare"),
